@@ -1,0 +1,40 @@
+"""jaxloss: loss functions for JAX with hand-written, verified gradient rules."""
+
+from . import catalogue as catalogue
+from . import reference as reference
+from ._regression import absolute_error as absolute_error
+from ._regression import absolute_percentage_error as absolute_percentage_error
+from ._regression import charbonnier as charbonnier
+from ._regression import gaussian_nll as gaussian_nll
+from ._regression import general_robust as general_robust
+from ._regression import huber as huber
+from ._regression import log_cosh as log_cosh
+from ._regression import pinball as pinball
+from ._regression import poisson_nll as poisson_nll
+from ._regression import root_mean_squared_error as root_mean_squared_error
+from ._regression import smooth_l1 as smooth_l1
+from ._regression import squared_error as squared_error
+from ._regression import squared_log_error as squared_log_error
+from ._regression import tweedie as tweedie
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "absolute_error",
+    "absolute_percentage_error",
+    "catalogue",
+    "charbonnier",
+    "gaussian_nll",
+    "general_robust",
+    "huber",
+    "log_cosh",
+    "pinball",
+    "poisson_nll",
+    "reference",
+    "root_mean_squared_error",
+    "smooth_l1",
+    "squared_error",
+    "squared_log_error",
+    "testing",
+    "tweedie",
+]

@@ -1,0 +1,137 @@
+"""Trace-time argument checks and their error messages.
+
+Every check runs while JAX traces, on shapes, dtypes and static Python values
+only, so none of them costs anything at run time and all of them work under
+``jit``. Each error names the function, the argument, what it got and how to
+fix it; bad types are ``TypeError`` and bad values or shapes are ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def float_array(fn: str, arg: str, x: ArrayLike) -> jax.Array:
+    """Converts ``x`` to an array, refusing integer, boolean and complex dtypes."""
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(
+            f"{fn}: {arg} must have a floating dtype, got {x.dtype}; "
+            f"convert it first, e.g. {arg}.astype(jnp.float32)"
+        )
+    return x
+
+
+def data_array(fn: str, arg: str, x: ArrayLike) -> jax.Array:
+    """Converts ``x`` (targets or other data) to an array; integers and bools are allowed."""
+    x = jnp.asarray(x)
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        raise TypeError(f"{fn}: {arg} must be real, got {x.dtype}")
+    return x
+
+
+def same_shape(fn: str, a: str, x: jax.Array, b: str, y: jax.Array) -> None:
+    if x.shape != y.shape:
+        raise ValueError(
+            f"{fn}: {a} and {b} must have the same shape, got {x.shape} and {y.shape}; "
+            f"broadcast explicitly first, e.g. jnp.broadcast_to({b}, {a}.shape)"
+        )
+
+
+def broadcastable(fn: str, arg: str, x: jax.Array, shape: tuple[int, ...], of: str) -> None:
+    """Checks that ``x`` broadcasts to ``shape`` without changing it."""
+    try:
+        ok = np.broadcast_shapes(x.shape, shape) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{fn}: {arg} must be broadcastable to {of} {tuple(shape)}, got {x.shape}; "
+            f"give it shape {tuple(shape)} or a shape that broadcasts to it"
+        )
+
+
+def reduction(fn: str, value: object) -> str:
+    if value not in REDUCTIONS:
+        raise ValueError(f"{fn}: reduction must be one of {REDUCTIONS}, got {value!r}")
+    return str(value)
+
+
+def static_float(
+    fn: str,
+    arg: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_inf: bool = False,
+) -> float:
+    """Returns a static hyperparameter as a Python float, checked against its range.
+
+    ``low``/``high`` bound the value (inclusive unless ``*_open``).
+    """
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(
+            f"{fn}: {arg} must be a static Python number, got a traced array; "
+            f"hyperparameters are fixed at trace time (mark it static under jit, "
+            f"or pass a float)"
+        )
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise TypeError(f"{fn}: {arg} must be a number, got {value!r}") from None
+    if math.isnan(v) or (math.isinf(v) and not allow_inf):
+        raise ValueError(f"{fn}: {arg} must be finite, got {v}")
+    too_low = low is not None and (v <= low if low_open else v < low)
+    too_high = high is not None and (v >= high if high_open else v > high)
+    if too_low or too_high:
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        left = "(" if low_open or low is None else "["
+        right = ")" if high_open or high is None else "]"
+        interval = f"{left}{lo}, {hi}{right}"
+        raise ValueError(f"{fn}: {arg} must be in {interval}, got {v:g}")
+    return v
+
+
+def static_bool(fn: str, arg: str, value: object) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{fn}: {arg} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def axes(fn: str, axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
+    """Normalises ``axis`` (int, sequence of ints, or None for all) to sorted positive axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    raw = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in raw:
+        if not isinstance(a, int) or not -ndim <= a < ndim:
+            raise ValueError(f"{fn}: axis {a!r} is out of range for inputs with {ndim} dimensions")
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fn}: axis {axis!r} repeats an axis")
+    return tuple(sorted(out))
+
+
+def predictions_targets(
+    fn: str, predictions: ArrayLike, targets: ArrayLike | None
+) -> tuple[jax.Array, jax.Array]:
+    """Converts a (predictions, targets) pair; ``targets=None`` means zeros (optax's convention)."""
+    p = float_array(fn, "predictions", predictions)
+    if targets is None:
+        return p, jnp.zeros_like(p)
+    t = data_array(fn, "targets", targets)
+    same_shape(fn, "predictions", p, "targets", t)
+    return p, t

@@ -1,0 +1,120 @@
+"""Reduction, weights and ``where``: the one implementation every loss shares.
+
+Conventions (see ``docs/conventions.md``):
+
+* ``reduction="none"`` returns the unreduced losses (per element for elementwise
+  losses, per example for losses that reduce a feature or class axis), multiplied
+  by ``weights`` when given; ``"sum"`` returns their sum; ``"mean"`` returns
+  ``sum(w * l) / sum(w)`` (the plain mean without weights).
+* ``where=False`` entries are excluded: they add exactly zero to the value and to
+  every gradient, even when their inputs are NaN or outside the loss's domain,
+  because the inputs are replaced by safe values *before* the loss is computed
+  (a mask applied only afterwards would multiply a NaN gradient by zero).
+* A ``"mean"`` whose total weight is zero (everything masked) is 0, with zero
+  gradient, never NaN.
+* Arithmetic runs in float32 at least (bfloat16/float16 inputs are upcast) and
+  the result comes back in the dtype of the first (prediction) input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from . import _checks
+
+
+def compute_dtype(*xs: jax.Array) -> jnp.dtype:
+    """float64 when any input is float64, float32 otherwise (never less)."""
+    if any(x.dtype == jnp.float64 for x in xs):
+        return jnp.dtype(jnp.float64)
+    return jnp.dtype(jnp.float32)
+
+
+def mask_of(fn: str, where: ArrayLike | None, shape: tuple[int, ...]) -> jax.Array | None:
+    """Checks ``where`` and broadcasts it to the loss shape."""
+    if where is None:
+        return None
+    where = jnp.asarray(where)
+    if where.dtype != jnp.bool_:
+        raise TypeError(
+            f"{fn}: where must be a boolean array, got dtype {where.dtype}; "
+            f"pass a comparison such as where=(mask > 0)"
+        )
+    _checks.broadcastable(fn, "where", where, shape, "the loss shape")
+    return jnp.broadcast_to(where, shape)
+
+
+def reduce(
+    fn: str,
+    losses: jax.Array,
+    *,
+    weights: ArrayLike | None,
+    mask: jax.Array | None,
+    reduction: str,
+) -> jax.Array:
+    """Applies ``weights``, a boolean ``mask`` (already broadcast) and ``reduction``."""
+    reduction = _checks.reduction(fn, reduction)
+    w = None
+    if weights is not None:
+        weights = _checks.data_array(fn, "weights", weights)
+        _checks.broadcastable(fn, "weights", weights, losses.shape, "the loss shape")
+        w = jnp.broadcast_to(weights.astype(losses.dtype), losses.shape)
+        if mask is not None:
+            # Double where: a NaN weight on an excluded entry must not leak.
+            w = jnp.where(mask, w, 0)
+        losses = losses * w
+    if mask is not None:
+        losses = jnp.where(mask, losses, 0)
+    if reduction == "none":
+        return losses
+    total = jnp.sum(losses)
+    if reduction == "sum":
+        return total
+    if w is None and mask is None:
+        return total / losses.size if losses.size else total
+    count = jnp.sum(w) if w is not None else jnp.sum(mask, dtype=losses.dtype)
+    # A zero total weight (all entries masked) gives 0, with zero gradient.
+    return total / jnp.where(count == 0, 1, count)
+
+
+def apply(
+    fn: str,
+    core: Callable[..., jax.Array],
+    inputs: Sequence[jax.Array],
+    hyper: tuple = (),
+    *,
+    safe: Sequence[float] | None = None,
+    weights: ArrayLike | None,
+    where: ArrayLike | None,
+    reduction: str,
+    axes: tuple[int, ...] = (),
+) -> jax.Array:
+    """Evaluates ``core(*inputs, *hyper)`` under the shared conventions.
+
+    Args:
+      fn: the public name, for error messages.
+      core: the loss on same-shaped compute-dtype arrays (a custom_vjp function,
+        or a plain one in ``jaxloss.reference``); hyperparameters follow the arrays.
+      inputs: checked arrays of one common shape; the first sets the output dtype.
+      hyper: static hyperparameters passed after the arrays.
+      safe: a value per input that keeps the loss and its gradient finite; excluded
+        (``where=False``) entries are replaced by it before ``core`` runs.
+      axes: the input axes ``core`` reduces (empty for elementwise losses).
+    """
+    reduction = _checks.reduction(fn, reduction)
+    out_dtype = inputs[0].dtype
+    dtype = compute_dtype(*inputs)
+    shape = inputs[0].shape
+    loss_shape = tuple(d for i, d in enumerate(shape) if i not in axes)
+    xs = [x.astype(dtype) for x in inputs]
+    mask = mask_of(fn, where, loss_shape)
+    if mask is not None:
+        full = jnp.broadcast_to(jnp.expand_dims(mask, axes), shape)
+        safe = (0.0,) * len(xs) if safe is None else safe
+        xs = [jnp.where(full, x, jnp.asarray(s, dtype)) for x, s in zip(xs, safe, strict=True)]
+    losses = core(*xs, *hyper)
+    return reduce(fn, losses, weights=weights, mask=mask, reduction=reduction).astype(out_dtype)
