@@ -2,6 +2,7 @@
 
 from . import catalogue as catalogue
 from . import reference as reference
+from . import testing as testing
 from ._regression import absolute_error as absolute_error
 from ._regression import absolute_percentage_error as absolute_percentage_error
 from ._regression import charbonnier as charbonnier

@@ -423,11 +423,11 @@ def log_cosh(
 
 @jax.custom_vjp
 def _squared_log_error(p, t):
-    return jnp.square(jnp.log1p(p) - jnp.log1p(t))
+    return _squared_log_error_fwd(p, t)[0]
 
 
 def _squared_log_error_fwd(p, t):
-    return _squared_log_error(p, t), (p, t)
+    return jnp.square(jnp.log1p(p) - jnp.log1p(t)), (p, t)
 
 
 def _squared_log_error_bwd(res, g):
@@ -496,11 +496,11 @@ def squared_log_error(
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _absolute_percentage_error(p, t, eps):
-    return 100 * jnp.abs(p - t) / jnp.maximum(jnp.abs(t), eps)
+    return _absolute_percentage_error_fwd(p, t, eps)[0]
 
 
 def _absolute_percentage_error_fwd(p, t, eps):
-    return _absolute_percentage_error(p, t, eps), (p, t)
+    return 100 * jnp.abs(p - t) / jnp.maximum(jnp.abs(t), eps), (p, t)
 
 
 def _absolute_percentage_error_bwd(eps, res, g):
@@ -579,11 +579,11 @@ def absolute_percentage_error(
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _root_mean_squared_error(p, t, axes):
-    return jnp.sqrt(jnp.mean(jnp.square(p - t), axis=axes))
+    return _root_mean_squared_error_fwd(p, t, axes)[0]
 
 
 def _root_mean_squared_error_fwd(p, t, axes):
-    r = _root_mean_squared_error(p, t, axes)
+    r = jnp.sqrt(jnp.mean(jnp.square(p - t), axis=axes))
     return r, (p, t, r)
 
 
@@ -663,12 +663,12 @@ def root_mean_squared_error(
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _pinball(p, t, tau):
-    r = t - p
-    return jnp.maximum(tau * r, (tau - 1) * r)
+    return _pinball_fwd(p, t, tau)[0]
 
 
 def _pinball_fwd(p, t, tau):
-    return _pinball(p, t, tau), (p, t)
+    r = t - p
+    return jnp.maximum(tau * r, (tau - 1) * r), (p, t)
 
 
 def _pinball_bwd(tau, res, g):
@@ -982,17 +982,18 @@ def gaussian_nll(
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _charbonnier(p, t, eps):
-    return jnp.sqrt(jnp.square(p - t) + eps * eps) - eps
+    return _charbonnier_fwd(p, t, eps)[0]
 
 
 def _charbonnier_fwd(p, t, eps):
-    return _charbonnier(p, t, eps), (p, t)
+    # hypot, not sqrt(d² + ε²): no overflow to inf for |d| > 1e19 in float32.
+    return jnp.hypot(p - t, eps) - eps, (p, t)
 
 
 def _charbonnier_bwd(eps, res, g):
     p, t = res
     d = p - t
-    s = jnp.sqrt(jnp.square(d) + eps * eps)
+    s = jnp.hypot(d, eps)
     # d / s, with 0 at d = 0 when eps = 0 (the absolute-error subgradient).
     gp = g * jnp.where(s > 0, d / jnp.where(s > 0, s, 1), 0)
     return gp, -gp
@@ -1199,11 +1200,11 @@ def _robust_parts(z, alpha):
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
 def _general_robust(p, t, alpha, scale):
-    return _robust_parts(jnp.square((p - t) / scale), alpha)[0]
+    return _general_robust_fwd(p, t, alpha, scale)[0]
 
 
 def _general_robust_fwd(p, t, alpha, scale):
-    return _general_robust(p, t, alpha, scale), (p, t)
+    return _robust_parts(jnp.square((p - t) / scale), alpha)[0], (p, t)
 
 
 def _general_robust_bwd(alpha, scale, res, g):

@@ -145,9 +145,7 @@ def log_cosh(predictions, targets=None, *, weights=None, where=None, reduction="
     )
 
 
-def squared_log_error(
-    predictions, targets, *, weights=None, where=None, reduction="none"
-) -> Array:
+def squared_log_error(predictions, targets, *, weights=None, where=None, reduction="none") -> Array:
     """Reference for :func:`jaxloss.squared_log_error`: ``(log(1 + p) - log(1 + t)) ** 2``."""
     return _pair(
         "squared_log_error",
@@ -229,7 +227,8 @@ def pinball(
 def _poisson_nll(p, t, log_input, full, eps):
     loss = jnp.exp(p) - t * p if log_input else p - t * jnp.log(p + eps)
     if full:
-        loss = loss + jnp.where(t > 1, t * jnp.log(t) - t + 0.5 * jnp.log(2 * math.pi * t), 0)
+        ts = jnp.where(t > 1, t, 2.0)  # keeps log(0) off the unused branch's gradient
+        loss = loss + jnp.where(t > 1, ts * jnp.log(ts) - ts + 0.5 * jnp.log(2 * math.pi * ts), 0)
     return loss
 
 

@@ -1,0 +1,526 @@
+"""Verification harness: check any loss, ours or yours, against a plain reference.
+
+:func:`check_loss` runs a loss with a hand-written gradient rule through the
+checks that ``jaxloss verify`` runs over the whole catalogue, on the current
+backend, and returns a :class:`Report`:
+
+``value``
+    values equal the reference's (float32 and float64) for every option set.
+``gradient``
+    the rule's vector-Jacobian product with a random cotangent equals
+    ``jax.vjp`` of the reference (float32 and float64).
+``finite_differences``
+    ``jax.test_util.check_grads(..., order=2, modes=["rev"])`` in float64.
+``jit``
+    jitted values and gradients equal eager ones.
+``vmap``
+    ``jax.vmap`` over the leading axis equals a loop over examples.
+``hessian``
+    ``jax.hessian`` (forward over reverse) works and equals the reference's.
+``reductions``
+    every ``reduction`` × ``weights`` × ``where`` combination equals the
+    reference; excluded entries get exactly zero gradient even when their inputs
+    are NaN; a fully masked mean is 0 with zero gradient.
+``kinks``
+    at each documented kink the gradient is the documented one.
+``edge_cases``
+    extreme inputs give finite values and gradients (and the documented value).
+``dtypes``
+    bfloat16, float16, float32 (and float64) inputs give outputs and gradients in
+    the inputs' dtypes, close to the float32 result.
+
+The loss must follow jaxloss's calling convention: ``fn(*arrays, **options,
+reduction=..., weights=..., where=...)``, returning per-element or per-example
+losses for ``reduction="none"``.
+
+Example:
+  A custom loss verified in one call (its rule here is deliberately right):
+
+  >>> import jax, jax.numpy as jnp
+  >>> from jaxloss import testing, reference
+  >>> from jaxloss._reduce import apply
+  >>> @jax.custom_vjp
+  ... def _quartic(p, t):
+  ...     return (p - t) ** 4
+  >>> _quartic.defvjp(lambda p, t: ((p - t) ** 4, (p, t)),
+  ...                 lambda r, g: (4 * g * (r[0] - r[1]) ** 3, -4 * g * (r[0] - r[1]) ** 3))
+  >>> def quartic(p, t, *, weights=None, where=None, reduction="none"):
+  ...     return apply("quartic", _quartic, (jnp.asarray(p), jnp.asarray(t)),
+  ...                  weights=weights, where=where, reduction=reduction)
+  >>> def quartic_ref(p, t, *, weights=None, where=None, reduction="none"):
+  ...     return apply("quartic", lambda p, t: (p - t) ** 4, (jnp.asarray(p), jnp.asarray(t)),
+  ...                  weights=weights, where=where, reduction=reduction)
+  >>> k1, k2 = jax.random.split(jax.random.key(0))
+  >>> sample = (jax.random.normal(k1, (4, 3)), jax.random.normal(k2, (4, 3)))
+  >>> report = testing.check_loss(quartic, quartic_ref, sample, argnums=(0, 1), name="quartic")
+  >>> report.passed
+  True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.test_util import check_grads
+
+from .catalogue import EdgeCase, Entry, Kink
+
+__all__ = ["CHECKS", "CheckResult", "Report", "check_entry", "check_loss", "run_check"]
+
+CHECKS = (
+    "value",
+    "gradient",
+    "finite_differences",
+    "jit",
+    "vmap",
+    "hessian",
+    "reductions",
+    "kinks",
+    "edge_cases",
+    "dtypes",
+)
+
+# Scale-relative tolerance per dtype: |a - b| <= tol * (|b| + max|b|).
+TOLERANCES = {
+    jnp.dtype(jnp.float64): 1e-9,
+    jnp.dtype(jnp.float32): 2e-5,
+    jnp.dtype(jnp.float16): 4e-3,
+    jnp.dtype(jnp.bfloat16): 3e-2,
+}
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check: passed or not, the worst error seen, and why."""
+
+    check: str
+    passed: bool
+    error: float | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"check": self.check, "passed": self.passed, "error": self.error,
+                "detail": self.detail}  # fmt: skip
+
+
+@dataclass
+class Report:
+    """All checks of one loss."""
+
+    name: str
+    results: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    def __getitem__(self, check: str) -> CheckResult:
+        for r in self.results:
+            if r.check == check:
+                return r
+        raise KeyError(check)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if not r.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "checks": {r.check: r.to_dict() for r in self.results},
+        }
+
+    def raise_for_failure(self) -> None:
+        """Raises ``AssertionError`` naming every failed check (for use in a test)."""
+        if not self.passed:
+            lines = [f"  {r.check}: {r.detail}" for r in self.failures]
+            raise AssertionError(f"{self.name} failed verification:\n" + "\n".join(lines))
+
+    def __str__(self) -> str:
+        rows = [f"{self.name}: {'passed' if self.passed else 'FAILED'}"]
+        for r in self.results:
+            err = "" if r.error is None else f" (max error {r.error:.2e})"
+            rows.append(f"  {'ok  ' if r.passed else 'FAIL'} {r.check}{err} {r.detail}".rstrip())
+        return "\n".join(rows)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    fn: Callable[..., jax.Array]
+    reference: Callable[..., jax.Array]
+    args: tuple[Any, ...]
+    argnums: tuple[int, ...]
+    options: tuple[Mapping[str, Any], ...]
+    kinks: tuple[Kink, ...]
+    edge_cases: tuple[EdgeCase, ...]
+    seed: int
+
+
+class _Mismatch(Exception):
+    pass
+
+
+# --- helpers
+
+
+def _is_float(x: Any) -> bool:
+    return jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)
+
+
+def _cast(args: Sequence[Any], dtype: Any) -> tuple[Any, ...]:
+    """Casts the floating arrays among ``args`` to ``dtype``, leaving the others."""
+    return tuple(jnp.asarray(a, dtype) if _is_float(a) else jnp.asarray(a) for a in args)
+
+
+def _cotangent(shape: tuple[int, ...], dtype: Any, seed: int) -> jax.Array:
+    rng = np.random.default_rng(seed)
+    return jnp.asarray(rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape), dtype)
+
+
+def _partial(fn, args, argnums, options):
+    """``fn`` as a function of the differentiable arguments only."""
+
+    def f(*diff):
+        full = list(args)
+        for i, d in zip(argnums, diff, strict=True):
+            full[i] = d
+        return fn(*full, **options)
+
+    return f, tuple(args[i] for i in argnums)
+
+
+def _value_and_vjp(fn, args, argnums, options, seed):
+    f, diff = _partial(fn, args, argnums, options)
+    out, vjp = jax.vjp(f, *diff)
+    return out, vjp(_cotangent(out.shape, out.dtype, seed))
+
+
+def _error(a: Any, b: Any) -> float:
+    """Scale-relative max error of ``a`` against ``b``; inf on shape or NaN-pattern mismatch."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape or not np.array_equal(np.isnan(a), np.isnan(b)):
+        return math.inf
+    ok = ~np.isnan(b)
+    if not ok.any():
+        return 0.0
+    a, b = a[ok], b[ok]
+    same_inf = np.isinf(b) & (a == b)
+    if (np.isinf(a) | np.isinf(b))[~same_inf].any():
+        return math.inf
+    a, b = a[~same_inf], b[~same_inf]
+    if a.size == 0:
+        return 0.0
+    # The floor keeps round-off around an exact zero (1e-16 against 0) from counting.
+    scale = max(float(np.max(np.abs(b))), 1e-9)
+    return float(np.max(np.abs(a - b) / (np.abs(b) + scale)))
+
+
+def _compare(what: str, a: Any, b: Any, dtype: Any) -> float:
+    """Asserts ``a`` close to ``b`` (pytrees) at the tolerance of ``dtype``; returns the error."""
+    tol = TOLERANCES[jnp.dtype(dtype)]
+    errs = [_error(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)]
+    err = max(errs, default=0.0)
+    if not err <= tol:
+        raise _Mismatch(f"{what}: error {err:.3g} above tolerance {tol:g}")
+    return err
+
+
+def _finite(what: str, tree: Any) -> None:
+    for leaf in jax.tree.leaves(tree):
+        if not bool(jnp.all(jnp.isfinite(leaf))):
+            raise _Mismatch(f"{what}: non-finite entries {np.asarray(leaf)}")
+
+
+# --- the checks; each returns the worst error it saw (or None)
+
+
+def _check_value(s: _Spec) -> float:
+    err = 0.0
+    for dtype, x64 in ((jnp.float32, False), (jnp.float64, True)):
+        with jax.enable_x64(x64):
+            args = _cast(s.args, dtype)
+            for opts in s.options:
+                a, b = s.fn(*args, **opts), s.reference(*args, **opts)
+                err = max(err, _compare(f"value {dtype.__name__} {dict(opts)}", a, b, dtype))
+    return err
+
+
+def _check_gradient(s: _Spec) -> float:
+    err = 0.0
+    for dtype, x64 in ((jnp.float32, False), (jnp.float64, True)):
+        with jax.enable_x64(x64):
+            args = _cast(s.args, dtype)
+            for opts in s.options:
+                _, ga = _value_and_vjp(s.fn, args, s.argnums, opts, s.seed)
+                _, gb = _value_and_vjp(s.reference, args, s.argnums, opts, s.seed)
+                err = max(err, _compare(f"gradient {dtype.__name__} {dict(opts)}", ga, gb, dtype))
+    return err
+
+
+def _check_finite_differences(s: _Spec) -> None:
+    with jax.enable_x64(True):
+        args = _cast(s.args, jnp.float64)
+        for opts in s.options:
+            f, diff = _partial(s.fn, args, s.argnums, opts)
+            cot = _cotangent(f(*diff).shape, jnp.float64, s.seed)
+            try:
+                check_grads(lambda *d, f=f, cot=cot: jnp.sum(cot * f(*d)), diff, order=2,
+                            modes=["rev"])  # fmt: skip
+            except AssertionError as e:
+                raise _Mismatch(f"{dict(opts)}: {str(e).strip().splitlines()[0]}") from None
+
+
+def _check_jit(s: _Spec) -> float:
+    err = 0.0
+    args = _cast(s.args, jnp.float32)
+    for opts in s.options:
+        eager = _value_and_vjp(s.fn, args, s.argnums, opts, s.seed)
+        jitted = jax.jit(lambda *a, o=opts: _value_and_vjp(s.fn, a, s.argnums, o, s.seed))(*args)
+        err = max(err, _compare(f"jit {dict(opts)}", jitted, eager, jnp.float32))
+    return err
+
+
+def _check_vmap(s: _Spec) -> float:
+    err = 0.0
+    args = _cast(s.args, jnp.float32)
+    n = args[0].shape[0]
+    for opts in s.options:
+
+        def one(*a, o=opts):
+            return _value_and_vjp(s.fn, a, s.argnums, o, s.seed)
+
+        batched = jax.vmap(one)(*args)
+        rows = [one(*(a[i] for a in args)) for i in range(n)]
+        looped = jax.tree.map(lambda *xs: jnp.stack(xs), *rows)
+        err = max(err, _compare(f"vmap {dict(opts)}", batched, looped, jnp.float32))
+    return err
+
+
+def _check_hessian(s: _Spec) -> float:
+    err = 0.0
+    with jax.enable_x64(True):
+        args = _cast(s.args, jnp.float64)
+        for opts in s.options:
+            o = {**opts, "reduction": "mean"}
+            ha = jax.hessian(_partial(s.fn, args, s.argnums, o)[0])(*(args[i] for i in s.argnums))
+            hb = jax.hessian(_partial(s.reference, args, s.argnums, o)[0])(
+                *(args[i] for i in s.argnums)
+            )
+            _finite(f"hessian {dict(opts)}", ha)
+            err = max(err, _compare(f"hessian {dict(opts)}", ha, hb, jnp.float32))
+    return err
+
+
+def _with_nans(args, argnums, mask):
+    """NaN in every differentiable input at the excluded entries (where the shapes line up)."""
+    out = list(args)
+    for i in argnums:
+        a = out[i]
+        if a.shape[: mask.ndim] == mask.shape:
+            m = jnp.reshape(mask, mask.shape + (1,) * (a.ndim - mask.ndim))
+            out[i] = jnp.where(jnp.broadcast_to(m, a.shape), a, jnp.nan)
+    return tuple(out)
+
+
+def _check_reductions(s: _Spec) -> float:
+    err = 0.0
+    with jax.enable_x64(True):
+        args = _cast(s.args, jnp.float64)
+        opts = dict(s.options[0])
+        shape = s.fn(*args, **opts).shape
+        rng = np.random.default_rng(s.seed)
+        weights = jnp.asarray(rng.uniform(0.1, 2.0, shape))
+        where = jnp.asarray(rng.uniform(size=shape) < 0.7).at[(0,) * len(shape)].set(False)
+        for reduction in ("none", "mean", "sum"):
+            for w in (None, weights):
+                for m in (None, where):
+                    o = {**opts, "reduction": reduction, "weights": w, "where": m}
+                    what = f"reduction={reduction} weights={w is not None} where={m is not None}"
+                    a = _value_and_vjp(s.fn, args, s.argnums, o, s.seed)
+                    b = _value_and_vjp(s.reference, args, s.argnums, o, s.seed)
+                    err = max(err, _compare(what, a, b, jnp.float64))
+        # Excluded entries: NaN inputs there change nothing and get exactly zero gradient.
+        nan_args = _with_nans(args, s.argnums, where)
+        for reduction in ("none", "mean", "sum"):
+            o = {**opts, "reduction": reduction, "weights": weights, "where": where}
+            clean = _value_and_vjp(s.fn, args, s.argnums, o, s.seed)
+            dirty = _value_and_vjp(s.fn, nan_args, s.argnums, o, s.seed)
+            err = max(err, _compare(f"NaN under where=False ({reduction})", dirty, clean,
+                                    jnp.float64))  # fmt: skip
+            _finite(f"gradient with NaN under where=False ({reduction})", dirty[1])
+        # Everything excluded: the mean is 0 with zero gradient, never NaN.
+        none = jnp.zeros(shape, bool)
+        for w in (None, weights):
+            o = {**opts, "reduction": "mean", "weights": w, "where": none}
+            value, grads = _value_and_vjp(s.fn, nan_args, s.argnums, o, s.seed)
+            if float(value) != 0.0 or any(bool(jnp.any(g != 0)) for g in grads):
+                raise _Mismatch(f"fully masked mean gave {value} and gradients {grads}")
+    return err
+
+
+def _check_kinks(s: _Spec) -> float:
+    err = 0.0
+    for k in s.kinks:
+        args = _cast(k.args, jnp.float32)
+        f, diff = _partial(s.fn, args, s.argnums, k.options)
+        grads = jax.grad(lambda *d, f=f: jnp.sum(f(*d)), argnums=tuple(range(len(diff))))(*diff)
+        expected = _cast(k.grads, jnp.float32)
+        e = max(_error(g, x) for g, x in zip(grads, expected, strict=True))
+        if not e <= 1e-6:
+            got = [np.asarray(g).tolist() for g in grads]
+            raise _Mismatch(f"{k.description}: gradients {got}, documented {k.grads}")
+        err = max(err, e)
+    return err
+
+
+def _check_edge_cases(s: _Spec) -> None:
+    for c in s.edge_cases:
+        args = _cast(c.args, jnp.float32)
+        f, diff = _partial(s.fn, args, s.argnums, c.options)
+        value, grads = jax.vjp(f, *diff)
+        grads = grads(jnp.ones_like(value))
+        _finite(f"{c.description}: value", value)
+        _finite(f"{c.description}: gradients", grads)
+        if c.value is not None and _error(value, c.value) > 1e-6:
+            raise _Mismatch(f"{c.description}: value {np.asarray(value)}, documented {c.value}")
+
+
+def _check_dtypes(s: _Spec) -> float:
+    err = 0.0
+    opts = s.options[0]
+    dtypes = [(jnp.bfloat16, False), (jnp.float16, False), (jnp.float32, False)]
+    dtypes.append((jnp.float64, True))
+    for dtype, x64 in dtypes:
+        with jax.enable_x64(x64):
+            args = _cast(s.args, dtype)
+            value, grads = _value_and_vjp(s.fn, args, s.argnums, opts, s.seed)
+            if value.dtype != jnp.dtype(dtype):
+                raise _Mismatch(f"{dtype.__name__} inputs gave a {value.dtype} output")
+            for i, g in zip(s.argnums, grads, strict=True):
+                if g.dtype != args[i].dtype:
+                    raise _Mismatch(f"{dtype.__name__}: gradient of argument {i} is {g.dtype}")
+            # The float32 result on the same (rounded) inputs, rounded once at the end;
+            # float64 is held to float32's tolerance.
+            tol_dtype = jnp.float32 if dtype == jnp.float64 else dtype
+            exact = _value_and_vjp(s.fn, _cast(args, jnp.float32), s.argnums, opts, s.seed)
+            exact = jax.tree.map(lambda x, d=tol_dtype: x.astype(d), exact)
+            got = jax.tree.map(lambda x, d=tol_dtype: x.astype(d), (value, grads))
+            err = max(err, _compare(f"{dtype.__name__} vs float32", got, exact, tol_dtype))
+    return err
+
+
+_RUNNERS: dict[str, Callable[[_Spec], float | None]] = {
+    "value": _check_value,
+    "gradient": _check_gradient,
+    "finite_differences": _check_finite_differences,
+    "jit": _check_jit,
+    "vmap": _check_vmap,
+    "hessian": _check_hessian,
+    "reductions": _check_reductions,
+    "kinks": _check_kinks,
+    "edge_cases": _check_edge_cases,
+    "dtypes": _check_dtypes,
+}
+
+
+def _run(s: _Spec, check: str) -> CheckResult:
+    if check not in _RUNNERS:
+        raise ValueError(f"check_loss: unknown check {check!r}; known: {', '.join(CHECKS)}")
+    try:
+        err = _RUNNERS[check](s)
+    except _Mismatch as e:
+        return CheckResult(check, False, None, str(e))
+    except Exception as e:  # a crash inside the loss is a failed check, not a crash here
+        return CheckResult(check, False, None, f"{type(e).__name__}: {e}")
+    return CheckResult(check, True, err)
+
+
+def check_loss(
+    fn: Callable[..., jax.Array],
+    reference: Callable[..., jax.Array],
+    sample_inputs: Sequence[Any],
+    *,
+    argnums: Sequence[int] = (0,),
+    options: Iterable[Mapping[str, Any]] = ({},),
+    kinks: Iterable[Kink] = (),
+    edge_cases: Iterable[EdgeCase] = (),
+    checks: Iterable[str] = CHECKS,
+    name: str | None = None,
+    seed: int = 0,
+) -> Report:
+    """Verifies a loss and its gradient rule against a plain reference.
+
+    Args:
+      fn: the loss under test, following jaxloss's calling convention.
+      reference: the same loss written with plain ``jax.numpy`` (autodiff only).
+      sample_inputs: positional arrays to check at; the leading axis is the batch
+        for the ``vmap`` check. Floating arrays are cast to each dtype checked.
+      argnums: positions of the arguments to differentiate.
+      options: hyperparameter settings (keyword arguments) to check each under.
+      kinks: :class:`jaxloss.catalogue.Kink` points with their documented gradients.
+      edge_cases: :class:`jaxloss.catalogue.EdgeCase` inputs that must stay finite.
+      checks: which of :data:`CHECKS` to run.
+      name: the name in the report.
+      seed: seed of the random cotangents, weights and masks.
+
+    Returns:
+      A :class:`Report`; ``report.passed`` is the verdict and
+      ``report.raise_for_failure()`` turns it into a test assertion.
+    """
+    spec = _Spec(
+        fn,
+        reference,
+        tuple(jnp.asarray(a) for a in sample_inputs),
+        tuple(argnums),
+        tuple(options) or ({},),
+        tuple(kinks),
+        tuple(edge_cases),
+        seed,
+    )
+    report = Report(name or getattr(fn, "__name__", "loss"))
+    for check in checks:
+        report.results.append(_run(spec, check))
+    return report
+
+
+def _entry_spec(entry: Entry, seed: int) -> _Spec:
+    return _Spec(
+        entry.fn,
+        entry.reference,
+        entry.inputs(seed),
+        entry.argnums,
+        entry.options,
+        entry.kinks,
+        entry.edge_cases,
+        seed,
+    )
+
+
+def run_check(entry: Entry, check: str, *, seed: int = 0) -> CheckResult:
+    """Runs one check on one catalogue entry (on inputs sampled for each option set)."""
+    # Options may change the input domain, so each option set gets its own sample.
+    results = []
+    for opts in entry.options:
+        spec = _entry_spec(entry, seed)
+        spec = _Spec(spec.fn, spec.reference, entry.inputs(seed, **opts), spec.argnums, (opts,),
+                     spec.kinks, spec.edge_cases, seed)  # fmt: skip
+        results.append(_run(spec, check))
+        if check in ("kinks", "edge_cases"):
+            break
+    failed = [r for r in results if not r.passed]
+    if failed:
+        return failed[0]
+    errors = [r.error for r in results if r.error is not None]
+    return CheckResult(check, True, max(errors) if errors else None)
+
+
+def check_entry(entry: Entry, checks: Iterable[str] = CHECKS, *, seed: int = 0) -> Report:
+    """All checks on one catalogue entry: what ``jaxloss verify NAME`` runs."""
+    return Report(entry.name, [run_check(entry, c, seed=seed) for c in checks])
