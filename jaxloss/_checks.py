@@ -87,6 +87,8 @@ def static_float(
             f"or pass a float)"
         )
     try:
+        if isinstance(value, str | bytes | bool | np.bool_):
+            raise TypeError
         v = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise TypeError(f"{fn}: {arg} must be a number, got {value!r}") from None
