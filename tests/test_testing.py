@@ -1,0 +1,138 @@
+"""The verification harness passes correct rules and catches each kind of broken one."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxloss
+from jaxloss import catalogue, reference, testing
+from jaxloss._reduce import apply
+
+K1, K2 = jax.random.split(jax.random.key(7))
+SAMPLE = (jax.random.normal(K1, (5, 4), jnp.float32), jax.random.normal(K2, (5, 4), jnp.float32))
+
+
+def make_loss(fwd, bwd, *, primal=None):
+    """An absolute-error-like loss from a fwd/bwd pair, following jaxloss's convention."""
+
+    @jax.custom_vjp
+    def core(p, t):
+        return primal(p, t) if primal else fwd(p, t)[0]
+
+    core.defvjp(fwd, bwd)
+
+    def loss(p, t, *, weights=None, where=None, reduction="none"):
+        return apply("loss", core, (jnp.asarray(p), jnp.asarray(t)), weights=weights,
+                     where=where, reduction=reduction)  # fmt: skip
+
+    return loss
+
+
+def good_fwd(p, t):
+    return jnp.abs(p - t), (p, t)
+
+
+def good_bwd(res, g):
+    d = jnp.sign(res[0] - res[1]) * g
+    return d, -d
+
+
+KINK = catalogue.Kink("d = 0", (np.float32([1.0]), np.float32([1.0])), (np.float32([0.0]),) * 2)
+
+
+def run(loss, **kwargs):
+    kwargs.setdefault("argnums", (0, 1))
+    return testing.check_loss(loss, reference.absolute_error, SAMPLE, kinks=[KINK], **kwargs)
+
+
+def test_a_correct_rule_passes_every_check():
+    report = run(make_loss(good_fwd, good_bwd))
+    report.raise_for_failure()
+    assert report.passed and {r.check for r in report.results} == set(testing.CHECKS)
+
+
+@pytest.mark.parametrize(
+    ("broken", "failing"),
+    [
+        # A wrong factor in the gradient.
+        (make_loss(good_fwd, lambda r, g: (2 * jnp.sign(r[0] - r[1]) * g,) * 2), "gradient"),
+        # A rule that ignores the incoming cotangent (right only for a unit cotangent).
+        (make_loss(good_fwd, lambda r, g: (jnp.sign(r[0] - r[1]), -jnp.sign(r[0] - r[1]))),
+         "gradient"),
+        # A sign error on the targets' gradient, caught by finite differences too.
+        (make_loss(good_fwd, lambda r, g: (jnp.sign(r[0] - r[1]) * g,) * 2),
+         "finite_differences"),
+        # The documented subgradient at the kink is not the one returned.
+        (make_loss(good_fwd, lambda r, g: (jnp.where(r[0] >= r[1], 1.0, -1.0) * g,
+                                           jnp.where(r[0] >= r[1], -1.0, 1.0) * g)), "kinks"),
+    ],
+)  # fmt: skip
+def test_broken_rules_fail_the_right_check(broken, failing):
+    report = run(broken)
+    assert not report[failing].passed, str(report)
+    with pytest.raises(AssertionError, match=failing):
+        report.raise_for_failure()
+
+
+def test_fwd_that_calls_the_custom_function_breaks_hessian():
+    holder = {}
+
+    def fwd(p, t):
+        return holder["core"](p, t), (p, t)
+
+    @jax.custom_vjp
+    def core(p, t):
+        return jnp.abs(p - t)
+
+    core.defvjp(fwd, good_bwd)
+    holder["core"] = core
+
+    def loss(p, t, *, weights=None, where=None, reduction="none"):
+        return apply("loss", core, (p, t), weights=weights, where=where, reduction=reduction)
+
+    report = run(loss, checks=["hessian"])
+    assert not report["hessian"].passed
+    assert "forward-mode" in report["hessian"].detail
+
+
+def test_masking_after_the_fact_leaks_nan_and_is_caught():
+    def loss(p, t, *, weights=None, where=None, reduction="none"):
+        # Multiplies by the mask instead of excluding entries before the math.
+        w = jnp.ones_like(p) if weights is None else jnp.broadcast_to(weights, p.shape)
+        m = jnp.ones_like(p) if where is None else jnp.broadcast_to(where, p.shape).astype(p.dtype)
+        l = jnp.abs(p - t) * w * m
+        if reduction == "none":
+            return l
+        return jnp.sum(l) if reduction == "sum" else jnp.sum(l) / jnp.sum(w * m)
+
+    report = run(loss, checks=["reductions"])
+    assert not report["reductions"].passed
+
+
+def test_wrong_output_dtype_is_caught():
+    def loss(p, t, **kw):
+        return jaxloss.absolute_error(p.astype(jnp.float32), t, **kw)
+
+    report = run(loss, checks=["dtypes"])
+    assert not report["dtypes"].passed and "output" in report["dtypes"].detail
+
+
+def test_non_finite_edge_case_is_caught():
+    edge = catalogue.EdgeCase("huge", (np.float32([1e30]), np.float32([0.0])))
+    report = testing.check_loss(jaxloss.squared_error, reference.squared_error, SAMPLE,
+                                edge_cases=[edge], checks=["edge_cases"])  # fmt: skip
+    assert not report["edge_cases"].passed
+
+
+def test_unknown_check_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown check 'speed'"):
+        testing.check_loss(jaxloss.huber, reference.huber, SAMPLE, checks=["speed"])
+
+
+def test_report_serialises():
+    report = testing.check_entry(catalogue.get("huber"), ["value", "kinks"])
+    d = report.to_dict()
+    assert d["name"] == "huber" and d["passed"] is True
+    assert set(d["checks"]) == {"value", "kinks"}
+    assert "huber: passed" in str(report)
