@@ -3,20 +3,20 @@
 from . import catalogue as catalogue
 from . import reference as reference
 from . import testing as testing
+from ._likelihood import gaussian_nll as gaussian_nll
+from ._likelihood import poisson_nll as poisson_nll
+from ._likelihood import tweedie as tweedie
 from ._regression import absolute_error as absolute_error
 from ._regression import absolute_percentage_error as absolute_percentage_error
-from ._regression import charbonnier as charbonnier
-from ._regression import gaussian_nll as gaussian_nll
-from ._regression import general_robust as general_robust
-from ._regression import huber as huber
-from ._regression import log_cosh as log_cosh
 from ._regression import pinball as pinball
-from ._regression import poisson_nll as poisson_nll
 from ._regression import root_mean_squared_error as root_mean_squared_error
-from ._regression import smooth_l1 as smooth_l1
 from ._regression import squared_error as squared_error
 from ._regression import squared_log_error as squared_log_error
-from ._regression import tweedie as tweedie
+from ._robust import charbonnier as charbonnier
+from ._robust import general_robust as general_robust
+from ._robust import huber as huber
+from ._robust import log_cosh as log_cosh
+from ._robust import smooth_l1 as smooth_l1
 
 __version__ = "0.1.0"
 

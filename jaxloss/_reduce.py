@@ -118,3 +118,22 @@ def apply(
         xs = [jnp.where(full, x, jnp.asarray(s, dtype)) for x, s in zip(xs, safe, strict=True)]
     losses = core(*xs, *hyper)
     return reduce(fn, losses, weights=weights, mask=mask, reduction=reduction).astype(out_dtype)
+
+
+def apply_pair(
+    fn: str,
+    core: Callable[..., jax.Array],
+    predictions: ArrayLike,
+    targets: ArrayLike | None,
+    hyper: tuple = (),
+    *,
+    weights: ArrayLike | None,
+    where: ArrayLike | None,
+    reduction: str,
+    safe: Sequence[float] | None = None,
+) -> jax.Array:
+    """:func:`apply` for the common (predictions, targets) pair of one shape."""
+    p, t = _checks.predictions_targets(fn, predictions, targets)
+    return apply(
+        fn, core, (p, t), hyper, safe=safe, weights=weights, where=where, reduction=reduction
+    )

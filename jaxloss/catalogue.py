@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _regression as R
+from . import _likelihood, _regression, _robust
 from . import reference as ref
 
 Sampler = Callable[[jax.Array, tuple[int, ...], Any, Mapping[str, Any]], tuple[jax.Array, ...]]
@@ -148,7 +148,7 @@ _REGRESSION = "regression"
 ENTRIES: tuple[Entry, ...] = (
     Entry(
         "squared_error",
-        R.squared_error,
+        _regression.squared_error,
         ref.squared_error,
         _REGRESSION,
         "(p - t)²",
@@ -158,7 +158,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "absolute_error",
-        R.absolute_error,
+        _regression.absolute_error,
         ref.absolute_error,
         _REGRESSION,
         "|p - t|",
@@ -169,7 +169,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "huber",
-        R.huber,
+        _robust.huber,
         ref.huber,
         _REGRESSION,
         "½d² for |d| ≤ δ, δ(|d| − ½δ) beyond",
@@ -188,7 +188,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "smooth_l1",
-        R.smooth_l1,
+        _robust.smooth_l1,
         ref.smooth_l1,
         _REGRESSION,
         "huber(δ=β) / β; β = 0 is L1",
@@ -200,7 +200,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "log_cosh",
-        R.log_cosh,
+        _robust.log_cosh,
         ref.log_cosh,
         _REGRESSION,
         "log cosh(p − t)",
@@ -217,7 +217,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "squared_log_error",
-        R.squared_log_error,
+        _regression.squared_log_error,
         ref.squared_log_error,
         _REGRESSION,
         "(log1p(p) − log1p(t))²",
@@ -230,7 +230,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "absolute_percentage_error",
-        R.absolute_percentage_error,
+        _regression.absolute_percentage_error,
         ref.absolute_percentage_error,
         _REGRESSION,
         "100 |p − t| / max(|t|, ε)",
@@ -249,7 +249,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "root_mean_squared_error",
-        R.root_mean_squared_error,
+        _regression.root_mean_squared_error,
         ref.root_mean_squared_error,
         _REGRESSION,
         "sqrt(mean((p − t)², axis)) per example",
@@ -269,7 +269,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "pinball",
-        R.pinball,
+        _regression.pinball,
         ref.pinball,
         _REGRESSION,
         "max(τ r, (τ − 1) r), r = t − p",
@@ -281,7 +281,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "poisson_nll",
-        R.poisson_nll,
+        _likelihood.poisson_nll,
         ref.poisson_nll,
         _REGRESSION,
         "exp(η) − tη (+ Stirling), PyTorch's poisson_nll_loss",
@@ -308,7 +308,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "gaussian_nll",
-        R.gaussian_nll,
+        _likelihood.gaussian_nll,
         ref.gaussian_nll,
         _REGRESSION,
         "½(log v + (p − t)²/v), PyTorch's gaussian_nll_loss",
@@ -330,7 +330,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "charbonnier",
-        R.charbonnier,
+        _robust.charbonnier,
         ref.charbonnier,
         _REGRESSION,
         "sqrt(d² + ε²) − ε",
@@ -342,7 +342,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "tweedie",
-        R.tweedie,
+        _likelihood.tweedie,
         ref.tweedie,
         _REGRESSION,
         "Tweedie deviance of μ = exp(η), power p ≥ 1",
@@ -364,7 +364,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "general_robust",
-        R.general_robust,
+        _robust.general_robust,
         ref.general_robust,
         _REGRESSION,
         "Barron's ρ(d, α, c)",

@@ -31,7 +31,8 @@ import jax.numpy as jnp
 from jax.scipy.special import xlogy
 
 from . import _checks, _reduce
-from ._regression import _variance_shape
+from ._likelihood import _variance_shape
+from ._reduce import apply_pair as _pair
 
 __all__ = [
     "absolute_error",
@@ -51,13 +52,6 @@ __all__ = [
 ]
 
 Array = jax.Array
-
-
-def _pair(fn, core, predictions, targets, hyper=(), *, weights, where, reduction, safe=None):
-    p, t = _checks.predictions_targets(fn, predictions, targets)
-    return _reduce.apply(
-        fn, core, (p, t), hyper, safe=safe, weights=weights, where=where, reduction=reduction
-    )
 
 
 def squared_error(predictions, targets=None, *, weights=None, where=None, reduction="none"):

@@ -8,6 +8,8 @@ import pytest
 
 MODULES = [
     "jaxloss._regression",
+    "jaxloss._robust",
+    "jaxloss._likelihood",
     "jaxloss.reference",
     "jaxloss.catalogue",
     "jaxloss.testing",

@@ -1,0 +1,368 @@
+"""Regression losses that are negative log-likelihoods or deviances: Poisson,
+Gaussian with predicted variance, Tweedie.
+
+Same structure as :mod:`jaxloss._regression`. Targets are data here (counts,
+observations), so integer targets are accepted; the gradient with respect to
+them is still provided, and kept finite at the domain's boundary.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from . import _checks, _reduce
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+# --- poisson_nll
+
+
+def _stirling(t):
+    """t log t - t + ½ log(2πt) for t > 1, else 0, and its derivative (finite at t = 0)."""
+    big = t > 1
+    ts = jnp.where(big, t, 2.0)  # double where: no log(0) on the inactive branch
+    logt = jnp.log(ts)
+    value = jnp.where(big, ts * logt - ts + 0.5 * jnp.log(2 * math.pi * ts), 0)
+    slope = jnp.where(big, logt + 0.5 / ts, 0)
+    return value, slope
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _poisson_nll(p, t, log_input, full, eps):
+    return _poisson_nll_fwd(p, t, log_input, full, eps)[0]
+
+
+def _poisson_nll_fwd(p, t, log_input, full, eps):
+    if log_input:
+        loss = jnp.exp(p) - t * p
+    else:
+        loss = p - t * jnp.log(p + eps)
+    if full:
+        loss = loss + _stirling(t)[0]
+    return loss, (p, t)
+
+
+def _poisson_nll_bwd(log_input, full, eps, res, g):
+    p, t = res
+    if log_input:
+        gp, gt = g * (jnp.exp(p) - t), -g * p
+    else:
+        gp, gt = g * (1 - t / (p + eps)), -g * jnp.log(p + eps)
+    if full:
+        gt = gt + g * _stirling(t)[1]
+    return gp, gt
+
+
+_poisson_nll.defvjp(_poisson_nll_fwd, _poisson_nll_bwd)
+
+
+def poisson_nll(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    log_input: bool = True,
+    full: bool = False,
+    eps: float = 1e-8,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Negative log-likelihood of a Poisson target, PyTorch's ``poisson_nll_loss``.
+
+    With ``log_input=True`` (the default) ``predictions`` is the log-rate ``η``;
+    otherwise it is the rate ``λ`` itself (Keras's ``Poisson``, which uses
+    ``eps=1e-7``). ``full=True`` adds the Stirling approximation of ``log t!`` for
+    targets above 1, as PyTorch does.
+
+    .. math::
+
+        \ell = \begin{cases} e^{\eta} - t\,\eta & \text{log\_input} \\
+                             \lambda - t \log(\lambda + \epsilon) & \text{otherwise} \end{cases}
+             \;+\; [\text{full}]\,[t > 1]\,\bigl(t\log t - t + \tfrac12 \log 2\pi t\bigr)
+
+    .. math::
+
+        \frac{\partial \ell}{\partial \eta} = e^\eta - t, \quad
+        \frac{\partial \ell}{\partial \lambda} = 1 - \frac{t}{\lambda + \epsilon}, \quad
+        \frac{\partial \ell}{\partial t} = -\eta \text{ or } -\log(\lambda+\epsilon)
+            \;+\; [\text{full}]\,[t > 1]\,\bigl(\log t + \tfrac{1}{2t}\bigr).
+
+    The gradient with respect to the targets is finite at ``t = 0`` (PyTorch's is
+    NaN there with ``full=True``).
+
+    Args:
+      predictions: log-rates (``log_input=True``) or rates, any float dtype.
+      targets: counts of the same shape (integer dtypes are accepted).
+      log_input: whether ``predictions`` are log-rates.
+      full: add the Stirling term.
+      eps: added to the rate inside the log when ``log_input=False``; ``>= 0``.
+      weights: optional weights broadcastable to ``predictions.shape``.
+      where: optional boolean mask broadcastable to ``predictions.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of ``predictions``.
+
+    Raises:
+      TypeError: integer or boolean ``predictions``, non-bool ``log_input``/``full``.
+      ValueError: ``eps < 0``, mismatched shapes or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.poisson_nll(jnp.array([0.0, 1.0]), jnp.array([1.0, 3.0]))
+      Array([ 1.        , -0.28171825], dtype=float32)
+    """
+    fn = "poisson_nll"
+    log_input = _checks.static_bool(fn, "log_input", log_input)
+    full = _checks.static_bool(fn, "full", full)
+    eps = _checks.static_float(fn, "eps", eps, low=0.0)
+    p, t = _checks.predictions_targets(fn, predictions, targets)
+    return _reduce.apply(
+        fn,
+        _poisson_nll,
+        (p, t),
+        (log_input, full, eps),
+        safe=(0.0 if log_input else 1.0, 0.0),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- gaussian_nll
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+def _gaussian_nll(p, t, var, full, eps):
+    return _gaussian_nll_fwd(p, t, var, full, eps)[0]
+
+
+def _gaussian_nll_fwd(p, t, var, full, eps):
+    v = jnp.maximum(var, eps)
+    loss = 0.5 * (jnp.log(v) + jnp.square(p - t) / v)
+    if full:
+        loss = loss + _HALF_LOG_2PI
+    return loss, (p, t, var)
+
+
+def _gaussian_nll_bwd(full, eps, res, g):
+    p, t, var = res
+    v = jnp.maximum(var, eps)
+    z = (p - t) / v
+    gp = g * z
+    # The clamp at eps is passed straight through, as in PyTorch.
+    gv = 0.5 * g * (1 / v - jnp.square(z))
+    return gp, -gp, gv
+
+
+_gaussian_nll.defvjp(_gaussian_nll_fwd, _gaussian_nll_bwd)
+
+
+def _variance_shape(fn: str, var: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """Broadcasts ``var`` to ``shape`` following PyTorch's ``gaussian_nll_loss`` rules."""
+    if var.shape == shape or var.ndim == 0:
+        return jnp.broadcast_to(var, shape)
+    if var.shape == shape[:-1]:
+        return jnp.broadcast_to(var[..., None], shape)
+    mismatched = [(a, b) for a, b in zip(shape, var.shape, strict=False) if a != b]
+    if var.ndim == len(shape) and len(mismatched) == 1 and mismatched[0][1] == 1:
+        return jnp.broadcast_to(var, shape)
+    raise ValueError(
+        f"{fn}: variance must have the predictions' shape {shape}, that shape without its "
+        f"last axis {shape[:-1]}, that shape with one axis of size 1, or be a scalar; "
+        f"got {var.shape}"
+    )
+
+
+def gaussian_nll(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    variance: ArrayLike,
+    *,
+    full: bool = False,
+    eps: float = 1e-6,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Gaussian negative log-likelihood with predicted variance, PyTorch's ``gaussian_nll_loss``.
+
+    ``predictions`` are the means and ``variance`` the variances of independent
+    Gaussians. ``variance`` may have the predictions' shape (heteroscedastic), that
+    shape without its last axis or with one axis of size 1 (shared along that axis),
+    or be a scalar, exactly the shapes PyTorch accepts (plus scalars as arrays).
+    Variances below ``eps`` are clamped to ``eps`` in the value while the gradient
+    passes straight through the clamp, as in PyTorch; negative variances are
+    clamped too (PyTorch raises, which cannot be done under ``jit``).
+
+    .. math::
+
+        \ell = \tfrac12\Bigl(\log v + \frac{d^2}{v}\Bigr) + [\text{full}]\,\tfrac12\log 2\pi,
+        \quad v = \max(\sigma^2, \epsilon)
+
+    .. math::
+
+        \frac{\partial \ell}{\partial p} = \frac{d}{v} = -\frac{\partial \ell}{\partial t},
+        \qquad \frac{\partial \ell}{\partial \sigma^2}
+        = \tfrac12\Bigl(\frac1v - \frac{d^2}{v^2}\Bigr).
+
+    Args:
+      predictions: means, any float dtype.
+      targets: observations, same shape.
+      variance: variances, see above for accepted shapes.
+      full: add the constant ``½ log 2π``.
+      eps: clamp floor ``ε > 0`` for the variance.
+      weights: optional weights broadcastable to ``predictions.shape``.
+      where: optional boolean mask broadcastable to ``predictions.shape``.
+      reduction: ``"none"`` (per element, the predictions' shape), ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of ``predictions``.
+
+    Raises:
+      TypeError: integer or boolean ``predictions`` or ``variance``.
+      ValueError: a ``variance`` shape PyTorch would refuse, ``eps <= 0``,
+        mismatched shapes or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.gaussian_nll(jnp.array([0.0, 1.0]), jnp.array([1.0, 1.0]), jnp.array([1.0, 4.0]))
+      Array([0.5      , 0.6931472], dtype=float32)
+    """
+    fn = "gaussian_nll"
+    full = _checks.static_bool(fn, "full", full)
+    eps = _checks.static_float(fn, "eps", eps, low=0.0, low_open=True)
+    p, t = _checks.predictions_targets(fn, predictions, targets)
+    var = _variance_shape(fn, _checks.float_array(fn, "variance", variance), p.shape)
+    return _reduce.apply(
+        fn,
+        _gaussian_nll,
+        (p, t, var),
+        (full, eps),
+        safe=(0.0, 0.0, 1.0),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- tweedie
+
+
+def _positive_part(y, f):
+    """f(y) where y > 0 and 0 elsewhere, never evaluating f at y <= 0."""
+    pos = y > 0
+    return jnp.where(pos, f(jnp.where(pos, y, 1.0)), 0)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _tweedie(eta, y, power):
+    return _tweedie_fwd(eta, y, power)[0]
+
+
+def _tweedie_fwd(eta, y, power):
+    if power == 1.0:
+        dev = _positive_part(y, lambda v: v * jnp.log(v)) - y * eta - y + jnp.exp(eta)
+    elif power == 2.0:
+        dev = eta - jnp.log(y) + y * jnp.exp(-eta) - 1
+    else:
+        a, b = 1 - power, 2 - power
+        dev = jnp.power(y, b) / (a * b) - y * jnp.exp(a * eta) / a + jnp.exp(b * eta) / b
+    return 2 * dev, (eta, y)
+
+
+def _tweedie_bwd(power, res, g):
+    eta, y = res
+    a = 1 - power
+    mu_a = jnp.exp(a * eta)  # μ^(1-p)
+    g_eta = 2 * g * mu_a * (jnp.exp(eta) - y)
+    # The target-only term's derivative is infinite at y = 0 and is taken as 0 there.
+    if power == 1.0:
+        g_y = 2 * g * (_positive_part(y, jnp.log) - eta)
+    else:
+        g_y = 2 * g * (_positive_part(y, lambda v: jnp.power(v, a)) - mu_a) / a
+    return g_eta, g_y
+
+
+_tweedie.defvjp(_tweedie_fwd, _tweedie_bwd)
+
+
+def tweedie(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    power: float = 1.5,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Tweedie deviance of a log-link prediction, for power ``p >= 1``.
+
+    ``predictions`` is ``η = log μ``, the raw score of a log-link model (as in
+    LightGBM's and XGBoost's ``tweedie`` objectives), so any real prediction is
+    valid. The value is the unit deviance of scikit-learn's
+    ``mean_tweedie_deviance(y, μ, power=p)``: zero at ``μ = y``. ``p = 1`` is the
+    Poisson deviance, ``p = 2`` the Gamma deviance, ``1 < p < 2`` the compound
+    Poisson–Gamma used for zero-inflated non-negative targets, ``p = 3`` the inverse
+    Gaussian. Targets must be ``>= 0`` (``> 0`` when ``p >= 2``; a zero target then
+    gives ``+inf``).
+
+    .. math::
+
+        \ell = 2\Bigl(\frac{y^{2-p}}{(1-p)(2-p)} - \frac{y\,\mu^{1-p}}{1-p}
+               + \frac{\mu^{2-p}}{2-p}\Bigr), \quad \mu = e^\eta,
+
+    with the limits ``2(y log(y/μ) - y + μ)`` at ``p = 1`` and
+    ``2(log(μ/y) + y/μ - 1)`` at ``p = 2``.
+
+    .. math::
+
+        \frac{\partial \ell}{\partial \eta} = 2\mu^{1-p}(\mu - y), \qquad
+        \frac{\partial \ell}{\partial y} = \frac{2\,(y^{1-p} - \mu^{1-p})}{1-p}
+        \;\bigl(2(\log y - \eta) \text{ at } p = 1\bigr).
+
+    At ``y = 0`` the derivative of the target-only term ``y^{2-p}`` is infinite; the
+    rule takes it as 0, so gradients with respect to targets stay finite.
+
+    Args:
+      predictions: log-means ``η``, any float dtype.
+      targets: non-negative observations, same shape.
+      power: the Tweedie power ``p >= 1``.
+      weights: optional weights broadcastable to ``predictions.shape``.
+      where: optional boolean mask broadcastable to ``predictions.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of ``predictions``.
+
+    Raises:
+      TypeError: integer or boolean ``predictions``.
+      ValueError: ``power < 1``, mismatched shapes or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.tweedie(jnp.log(jnp.array([2.0, 1.0])), jnp.array([2.0, 0.0]), power=1.5)
+      Array([0., 4.], dtype=float32)
+
+    References:
+      Jørgensen, "The Theory of Dispersion Models", 1997.
+    """
+    fn = "tweedie"
+    power = _checks.static_float(fn, "power", power, low=1.0)
+    p, t = _checks.predictions_targets(fn, predictions, targets)
+    return _reduce.apply(
+        fn,
+        _tweedie,
+        (p, t),
+        (power,),
+        safe=(0.0, 1.0),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )

@@ -1,0 +1,458 @@
+"""Robust regression losses: quadratic near zero error, gentler beyond (Huber,
+smooth L1, log-cosh, Charbonnier, Barron's general robust loss).
+
+Same structure as :mod:`jaxloss._regression`: a public wrapper, a private
+``custom_vjp`` function whose rule saves only the inputs, and the shared
+reduction. ``d = predictions - targets``; ``g`` is the cotangent of the
+unreduced loss.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from . import _checks
+from ._reduce import apply_pair as _elementwise
+
+# --- huber
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _huber(p, t, delta):
+    return _huber_fwd(p, t, delta)[0]
+
+
+def _huber_fwd(p, t, delta):
+    a = jnp.abs(p - t)
+    quad = jnp.minimum(a, delta)
+    # q(|d| − ½q) with q = min(|d|, δ): ½d² inside the threshold, δ(|d| − ½δ) outside.
+    return quad * (a - 0.5 * quad), (p, t)
+
+
+def _huber_bwd(delta, res, g):
+    p, t = res
+    gp = g * jnp.clip(p - t, -delta, delta)
+    return gp, -gp
+
+
+_huber.defvjp(_huber_fwd, _huber_bwd)
+
+
+def huber(
+    predictions: ArrayLike,
+    targets: ArrayLike | None = None,
+    *,
+    delta: float = 1.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Huber loss: quadratic for small errors, linear beyond ``delta``.
+
+    PyTorch's ``huber_loss`` and optax's ``huber_loss``; ``smooth_l1`` is the same
+    curve divided by its threshold.
+
+    .. math::
+
+        \ell = \begin{cases} \tfrac12 d^2 & |d| \le \delta \\
+                             \delta\,(|d| - \tfrac12\delta) & |d| > \delta \end{cases},
+        \qquad \frac{\partial \ell}{\partial p} = \operatorname{clip}(d, -\delta, \delta)
+        = -\frac{\partial \ell}{\partial t}.
+
+    The loss is continuously differentiable, so there is no kink to choose a
+    convention for; the second derivative jumps from 1 to 0 at ``|d| = δ``
+    (forward-over-reverse Hessians take 1 there, from ``clip``).
+
+    Args:
+      predictions: array of any float dtype and shape.
+      targets: array of the same shape, or ``None`` for zeros.
+      delta: the threshold ``δ > 0`` between the quadratic and linear parts.
+      weights: optional weights broadcastable to ``predictions.shape``.
+      where: optional boolean mask broadcastable to ``predictions.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of ``predictions``.
+
+    Raises:
+      TypeError: integer or boolean ``predictions``.
+      ValueError: ``delta <= 0``, mismatched shapes or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.huber(jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0]), delta=1.0)
+      Array([0.125, 2.5  ], dtype=float32)
+
+    References:
+      Huber, "Robust Estimation of a Location Parameter", Ann. Math. Statist. 1964.
+    """
+    delta = _checks.static_float("huber", "delta", delta, low=0.0, low_open=True)
+    return _elementwise(
+        "huber",
+        _huber,
+        predictions,
+        targets,
+        (delta,),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- smooth_l1
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _smooth_l1(p, t, beta):
+    return _smooth_l1_fwd(p, t, beta)[0]
+
+
+def _smooth_l1_fwd(p, t, beta):
+    a = jnp.abs(p - t)
+    if beta == 0.0:
+        return a, (p, t)
+    quad = jnp.minimum(a, beta)
+    return quad * (a - 0.5 * quad) / beta, (p, t)
+
+
+def _smooth_l1_bwd(beta, res, g):
+    p, t = res
+    d = p - t
+    slope = jnp.sign(d) if beta == 0.0 else jnp.clip(d / beta, -1, 1)
+    gp = g * slope
+    return gp, -gp
+
+
+_smooth_l1.defvjp(_smooth_l1_fwd, _smooth_l1_bwd)
+
+
+def smooth_l1(
+    predictions: ArrayLike,
+    targets: ArrayLike | None = None,
+    *,
+    beta: float = 1.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Smooth L1 loss: ``huber`` with threshold ``beta``, divided by ``beta``.
+
+    PyTorch's ``smooth_l1_loss`` (Fast R-CNN). Its linear part has slope 1 whatever
+    ``beta`` is; ``beta = 0`` is exactly ``absolute_error``.
+
+    .. math::
+
+        \ell = \begin{cases} \tfrac{1}{2\beta} d^2 & |d| < \beta \\
+                             |d| - \tfrac12\beta & |d| \ge \beta \end{cases},
+        \qquad \frac{\partial \ell}{\partial p} = \operatorname{clip}(d / \beta, -1, 1)
+        = -\frac{\partial \ell}{\partial t}.
+
+    With ``beta = 0`` the gradient is ``sign(d)``, taking the subgradient 0 at ``d = 0``.
+
+    Args:
+      predictions: array of any float dtype and shape.
+      targets: array of the same shape, or ``None`` for zeros.
+      beta: the threshold ``β >= 0``.
+      weights: optional weights broadcastable to ``predictions.shape``.
+      where: optional boolean mask broadcastable to ``predictions.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of ``predictions``.
+
+    Raises:
+      TypeError: integer or boolean ``predictions``.
+      ValueError: ``beta < 0``, mismatched shapes or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.smooth_l1(jnp.array([0.5, 3.0]), jnp.array([0.0, 0.0]), beta=2.0)
+      Array([0.0625, 2.    ], dtype=float32)
+
+    References:
+      Girshick, "Fast R-CNN", ICCV 2015.
+    """
+    beta = _checks.static_float("smooth_l1", "beta", beta, low=0.0)
+    return _elementwise(
+        "smooth_l1",
+        _smooth_l1,
+        predictions,
+        targets,
+        (beta,),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- log_cosh
+
+_LOG2 = math.log(2.0)
+
+
+@jax.custom_vjp
+def _log_cosh(p, t):
+    return _log_cosh_fwd(p, t)[0]
+
+
+def _log_cosh_fwd(p, t):
+    a = jnp.abs(p - t)
+    # log cosh d = |d| + log1p(exp(-2|d|)) - log 2: no overflow for large |d|.
+    return a + jnp.log1p(jnp.exp(-2 * a)) - _LOG2, (p, t)
+
+
+def _log_cosh_bwd(res, g):
+    p, t = res
+    gp = g * jnp.tanh(p - t)
+    return gp, -gp
+
+
+_log_cosh.defvjp(_log_cosh_fwd, _log_cosh_bwd)
+
+
+def log_cosh(
+    predictions: ArrayLike,
+    targets: ArrayLike | None = None,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Log-cosh loss ``log(cosh(predictions - targets))``.
+
+    Behaves like ``d²/2`` for small errors and like ``|d| - log 2`` for large ones,
+    and is smooth everywhere. optax's ``log_cosh``, Keras's ``LogCosh`` (before its
+    mean over the last axis). Computed as ``|d| + log1p(exp(-2|d|)) - log 2``, which
+    neither overflows nor loses precision at large errors.
+
+    .. math::
+
+        \ell = \log\cosh d, \qquad \frac{\partial \ell}{\partial p} = \tanh d
+        = -\frac{\partial \ell}{\partial t}.
+
+    Args:
+      predictions: array of any float dtype and shape.
+      targets: array of the same shape, or ``None`` for zeros.
+      weights: optional weights broadcastable to ``predictions.shape``.
+      where: optional boolean mask broadcastable to ``predictions.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of ``predictions``.
+
+    Raises:
+      TypeError: integer or boolean ``predictions``.
+      ValueError: mismatched shapes or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.log_cosh(jnp.array([0.0, 1000.0]))
+      Array([  0.    , 999.3068], dtype=float32)
+    """
+    return _elementwise(
+        "log_cosh",
+        _log_cosh,
+        predictions,
+        targets,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- charbonnier
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _charbonnier(p, t, eps):
+    return _charbonnier_fwd(p, t, eps)[0]
+
+
+def _charbonnier_fwd(p, t, eps):
+    # hypot, not sqrt(d² + ε²): no overflow to inf for |d| > 1e19 in float32.
+    return jnp.hypot(p - t, eps) - eps, (p, t)
+
+
+def _charbonnier_bwd(eps, res, g):
+    p, t = res
+    d = p - t
+    s = jnp.hypot(d, eps)
+    # d / s, with 0 at d = 0 when eps = 0 (the absolute-error subgradient).
+    gp = g * jnp.where(s > 0, d / jnp.where(s > 0, s, 1), 0)
+    return gp, -gp
+
+
+_charbonnier.defvjp(_charbonnier_fwd, _charbonnier_bwd)
+
+
+def charbonnier(
+    predictions: ArrayLike,
+    targets: ArrayLike | None = None,
+    *,
+    eps: float = 1e-3,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Charbonnier loss ``sqrt(d² + eps²) - eps``, a smooth absolute error.
+
+    The "L1-L2" penalty of image restoration (LapSRN and successors), shifted by
+    ``eps`` so that a perfect prediction costs 0; the shift does not change the
+    gradient. ``eps = 0`` is ``absolute_error``.
+
+    .. math::
+
+        \ell = \sqrt{d^2 + \epsilon^2} - \epsilon, \qquad
+        \frac{\partial \ell}{\partial p} = \frac{d}{\sqrt{d^2 + \epsilon^2}}
+        = -\frac{\partial \ell}{\partial t}.
+
+    With ``eps = 0`` the gradient at ``d = 0`` is the subgradient 0.
+
+    Args:
+      predictions: array of any float dtype and shape.
+      targets: array of the same shape, or ``None`` for zeros.
+      eps: smoothing ``ε >= 0``.
+      weights: optional weights broadcastable to ``predictions.shape``.
+      where: optional boolean mask broadcastable to ``predictions.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of ``predictions``.
+
+    Raises:
+      TypeError: integer or boolean ``predictions``.
+      ValueError: ``eps < 0``, mismatched shapes or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.charbonnier(jnp.array([0.0, 3.0]), jnp.array([0.0, -1.0]), eps=3.0)
+      Array([0., 2.], dtype=float32)
+
+    References:
+      Charbonnier et al., "Two deterministic half-quadratic regularization algorithms
+      for computed imaging", ICIP 1994. Lai et al., "Deep Laplacian Pyramid Networks
+      for Fast and Accurate Super-Resolution", CVPR 2017.
+    """
+    eps = _checks.static_float("charbonnier", "eps", eps, low=0.0)
+    return _elementwise(
+        "charbonnier",
+        _charbonnier,
+        predictions,
+        targets,
+        (eps,),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- general_robust
+
+
+def _robust_parts(z, alpha):
+    """Barron's rho(z = x²/c²) and its derivative with respect to z, times 2."""
+    if alpha == 2.0:
+        return 0.5 * z, jnp.ones_like(z)
+    if alpha == 0.0:
+        return jnp.log1p(0.5 * z), 1 / (1 + 0.5 * z)
+    if alpha == -math.inf:
+        e = jnp.exp(-0.5 * z)
+        return 1 - e, e
+    b = abs(alpha - 2)
+    log_base = jnp.log1p(z / b)
+    # expm1/log1p keep the value accurate for small z and alpha near 0.
+    value = (b / alpha) * jnp.expm1(0.5 * alpha * log_base)
+    return value, jnp.exp((0.5 * alpha - 1) * log_base)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _general_robust(p, t, alpha, scale):
+    return _general_robust_fwd(p, t, alpha, scale)[0]
+
+
+def _general_robust_fwd(p, t, alpha, scale):
+    return _robust_parts(jnp.square((p - t) / scale), alpha)[0], (p, t)
+
+
+def _general_robust_bwd(alpha, scale, res, g):
+    p, t = res
+    d = p - t
+    slope = _robust_parts(jnp.square(d / scale), alpha)[1]
+    gp = g * slope * d / (scale * scale)
+    return gp, -gp
+
+
+_general_robust.defvjp(_general_robust_fwd, _general_robust_bwd)
+
+
+def general_robust(
+    predictions: ArrayLike,
+    targets: ArrayLike | None = None,
+    *,
+    alpha: float = 1.0,
+    scale: float = 1.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Barron's general and adaptive robust loss ρ(d, α, c), for a fixed shape ``alpha``.
+
+    One family that contains many robust losses: ``α = 2`` is ``½(d/c)²``, ``α = 1``
+    the pseudo-Huber / Charbonnier ``sqrt((d/c)² + 1) - 1``, ``α = 0`` Cauchy /
+    Lorentzian ``log(½(d/c)² + 1)``, ``α = -2`` Geman–McClure, ``α → -∞``
+    Welsch / Leclerc ``1 - exp(-½(d/c)²)``. The limits ``α = 0, 2, -∞`` are computed
+    in closed form, and ``expm1``/``log1p`` keep other values accurate near them.
+    ``alpha`` and ``scale`` are static hyperparameters (no gradient).
+
+    .. math::
+
+        \rho = \frac{|\alpha - 2|}{\alpha}\Bigl(\bigl(\tfrac{(d/c)^2}{|\alpha - 2|}
+               + 1\bigr)^{\alpha/2} - 1\Bigr), \qquad
+        \frac{\partial \rho}{\partial p} = \frac{d}{c^2}\Bigl(\tfrac{(d/c)^2}{|\alpha-2|}
+               + 1\Bigr)^{\alpha/2 - 1} = -\frac{\partial \rho}{\partial t}.
+
+    Args:
+      predictions: array of any float dtype and shape.
+      targets: array of the same shape, or ``None`` for zeros.
+      alpha: the shape, any real number or ``-inf``.
+      scale: the scale ``c > 0`` of the quadratic bowl near zero.
+      weights: optional weights broadcastable to ``predictions.shape``.
+      where: optional boolean mask broadcastable to ``predictions.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of ``predictions``.
+
+    Raises:
+      TypeError: integer or boolean ``predictions``.
+      ValueError: ``alpha`` NaN or ``+inf``, ``scale <= 0``, mismatched shapes or an
+        unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.general_robust(jnp.array([0.0, 2.0]), alpha=0.0)
+      Array([0.       , 1.0986123], dtype=float32)
+
+    References:
+      Barron, "A General and Adaptive Robust Loss Function", CVPR 2019.
+    """
+    fn = "general_robust"
+    alpha = _checks.static_float(fn, "alpha", alpha, allow_inf=True)
+    if alpha == math.inf:
+        raise ValueError(f"{fn}: alpha must be finite or -inf, got inf")
+    scale = _checks.static_float(fn, "scale", scale, low=0.0, low_open=True)
+    return _elementwise(
+        fn,
+        _general_robust,
+        predictions,
+        targets,
+        (alpha, scale),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
