@@ -19,6 +19,7 @@ Conventions (see ``docs/conventions.md``):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -74,16 +75,19 @@ def reduce(
     total = jnp.sum(losses)
     if reduction == "sum":
         return total
-    if w is None and mask is None:
+    if w is not None:
+        count = jnp.sum(w)
+    elif mask is not None:
+        count = jnp.sum(mask, dtype=losses.dtype)
+    else:
         return total / losses.size if losses.size else total
-    count = jnp.sum(w) if w is not None else jnp.sum(mask, dtype=losses.dtype)
     # A zero total weight (all entries masked) gives 0, with zero gradient.
     return total / jnp.where(count == 0, 1, count)
 
 
 def apply(
     fn: str,
-    core: Callable[..., jax.Array],
+    core: Callable[..., Any],
     inputs: Sequence[jax.Array],
     hyper: tuple = (),
     *,
@@ -122,7 +126,7 @@ def apply(
 
 def apply_pair(
     fn: str,
-    core: Callable[..., jax.Array],
+    core: Callable[..., Any],
     predictions: ArrayLike,
     targets: ArrayLike | None,
     hyper: tuple = (),
