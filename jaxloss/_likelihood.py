@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from . import _checks, _reduce
+from ._fusion import unshared
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -24,13 +25,17 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 def _stirling(t):
-    """t log t - t + ½ log(2πt) for t > 1, else 0, and its derivative (finite at t = 0)."""
+    """t log t - t + ½ log(2πt) for t > 1, else 0 (finite at t = 0)."""
+    # max(t, 1) rather than a select keeps log(0) away and the forward fusable.
+    ts = jnp.maximum(t, 1)
+    return (t > 1).astype(t.dtype) * (ts * jnp.log(ts) - ts + 0.5 * jnp.log(2 * math.pi * ts))
+
+
+def _stirling_slope(t):
+    """The Stirling term's derivative log t + 1/(2t) for t > 1, else 0."""
     big = t > 1
     ts = jnp.where(big, t, 2.0)  # double where: no log(0) on the inactive branch
-    logt = jnp.log(ts)
-    value = jnp.where(big, ts * logt - ts + 0.5 * jnp.log(2 * math.pi * ts), 0)
-    slope = jnp.where(big, logt + 0.5 / ts, 0)
-    return value, slope
+    return jnp.where(big, jnp.log(ts) + 0.5 / ts, 0)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
@@ -44,18 +49,18 @@ def _poisson_nll_fwd(p, t, log_input, full, eps):
     else:
         loss = p - t * jnp.log(p + eps)
     if full:
-        loss = loss + _stirling(t)[0]
+        loss = loss + _stirling(t)
     return loss, (p, t)
 
 
 def _poisson_nll_bwd(log_input, full, eps, res, g):
-    p, t = res
+    (p, t), (eps,) = unshared(res, eps)
     if log_input:
         gp, gt = g * (jnp.exp(p) - t), -g * p
     else:
         gp, gt = g * (1 - t / (p + eps)), -g * jnp.log(p + eps)
     if full:
-        gt = gt + g * _stirling(t)[1]
+        gt = gt + g * _stirling_slope(t)
     return gp, gt
 
 
@@ -152,12 +157,12 @@ def _gaussian_nll_fwd(p, t, var, full, eps):
 
 
 def _gaussian_nll_bwd(full, eps, res, g):
-    p, t, var = res
+    (p, t, var), (eps, half) = unshared(res, eps, 0.5)
     v = jnp.maximum(var, eps)
     z = (p - t) / v
     gp = g * z
     # The clamp at eps is passed straight through, as in PyTorch.
-    gv = 0.5 * g * (1 / v - jnp.square(z))
+    gv = half * g * (1 / v - jnp.square(z))
     return gp, -gp, gv
 
 
@@ -268,7 +273,9 @@ def _tweedie(eta, y, power):
 
 def _tweedie_fwd(eta, y, power):
     if power == 1.0:
-        dev = _positive_part(y, lambda v: v * jnp.log(v)) - y * eta - y + jnp.exp(eta)
+        # y log y with 0 log 0 = 0; max(y, tiny) rather than a select keeps it fusable.
+        ylogy = y * jnp.log(jnp.maximum(y, jnp.finfo(y.dtype).tiny))
+        dev = ylogy - y * eta - y + jnp.exp(eta)
     elif power == 2.0:
         dev = eta - jnp.log(y) + y * jnp.exp(-eta) - 1
     else:
@@ -278,15 +285,14 @@ def _tweedie_fwd(eta, y, power):
 
 
 def _tweedie_bwd(power, res, g):
-    eta, y = res
-    a = 1 - power
+    (eta, y), (a, two) = unshared(res, 1 - power, 2)
     mu_a = jnp.exp(a * eta)  # μ^(1-p)
-    g_eta = 2 * g * mu_a * (jnp.exp(eta) - y)
+    g_eta = two * g * mu_a * (jnp.exp(eta) - y)
     # The target-only term's derivative is infinite at y = 0 and is taken as 0 there.
     if power == 1.0:
-        g_y = 2 * g * (_positive_part(y, jnp.log) - eta)
+        g_y = two * g * (_positive_part(y, jnp.log) - eta)
     else:
-        g_y = 2 * g * (_positive_part(y, lambda v: jnp.power(v, a)) - mu_a) / a
+        g_y = two * g * (_positive_part(y, lambda v: jnp.power(v, a)) - mu_a) / a
     return g_eta, g_y
 
 

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from . import _checks, _reduce
+from ._fusion import unshared
 from ._reduce import apply_pair as _elementwise
 
 # --- squared_error
@@ -35,7 +36,7 @@ def _squared_error_fwd(p, t):
 
 
 def _squared_error_bwd(res, g):
-    p, t = res
+    (p, t), _ = unshared(res)
     gp = 2 * g * (p - t)
     return gp, -gp
 
@@ -106,7 +107,7 @@ def _absolute_error_fwd(p, t):
 
 
 def _absolute_error_bwd(res, g):
-    p, t = res
+    (p, t), _ = unshared(res)
     gp = g * jnp.sign(p - t)  # sign(0) = 0: the minimum-norm subgradient
     return gp, -gp
 
@@ -176,7 +177,7 @@ def _squared_log_error_fwd(p, t):
 
 
 def _squared_log_error_bwd(res, g):
-    p, t = res
+    (p, t), _ = unshared(res)
     r = 2 * g * (jnp.log1p(p) - jnp.log1p(t))
     return r / (1 + p), -r / (1 + t)
 
@@ -249,10 +250,10 @@ def _absolute_percentage_error_fwd(p, t, eps):
 
 
 def _absolute_percentage_error_bwd(eps, res, g):
-    p, t = res
+    (p, t), (eps, hundred) = unshared(res, eps, 100)
     d = p - t
     a = jnp.abs(t)
-    inv = 100 * g / jnp.maximum(a, eps)
+    inv = hundred * g / jnp.maximum(a, eps)
     gp = inv * jnp.sign(d)
     # d|t|/dt = sign(t) above the floor eps, 0 where the floor is active.
     gt = -gp - jnp.where(a > eps, inv * jnp.abs(d) * jnp.sign(t) / a, 0)
@@ -333,7 +334,7 @@ def _root_mean_squared_error_fwd(p, t, axes):
 
 
 def _root_mean_squared_error_bwd(axes, res, g):
-    p, t, r = res
+    (p, t, r), _ = unshared(res)
     n = math.prod(p.shape[a] for a in axes)
     # At r = 0 the subdifferential of the norm is a ball around 0: take 0.
     scale = jnp.where(r > 0, g / (n * jnp.where(r > 0, r, 1)), 0)
@@ -417,10 +418,10 @@ def _pinball_fwd(p, t, tau):
 
 
 def _pinball_bwd(tau, res, g):
-    p, t = res
+    (p, t), (above, below) = unshared(res, -tau, 1 - tau)
     r = t - p
     # d/dp = -tau above the quantile, 1 - tau below, 0 at r = 0 (inside [-tau, 1 - tau]).
-    gp = g * jnp.where(r > 0, -tau, jnp.where(r < 0, 1 - tau, 0))
+    gp = g * jnp.where(r > 0, above, jnp.where(r < 0, below, 0))
     return gp, -gp
 
 

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from . import _checks
+from ._fusion import unshared
 from ._reduce import apply_pair as _elementwise
 
 # --- huber
@@ -35,8 +36,8 @@ def _huber_fwd(p, t, delta):
 
 
 def _huber_bwd(delta, res, g):
-    p, t = res
-    gp = g * jnp.clip(p - t, -delta, delta)
+    (p, t), (lo, hi) = unshared(res, -delta, delta)
+    gp = g * jnp.clip(p - t, lo, hi)
     return gp, -gp
 
 
@@ -65,8 +66,8 @@ def huber(
         = -\frac{\partial \ell}{\partial t}.
 
     The loss is continuously differentiable, so there is no kink to choose a
-    convention for; the second derivative jumps from 1 to 0 at ``|d| = δ``
-    (forward-over-reverse Hessians take 1 there, from ``clip``).
+    convention for; the second derivative jumps from 1 to 0 at ``|d| = δ``, where
+    ``jax.hessian`` (forward over the rule's ``clip``) gives ½.
 
     Args:
       predictions: array of any float dtype and shape.
@@ -121,9 +122,9 @@ def _smooth_l1_fwd(p, t, beta):
 
 
 def _smooth_l1_bwd(beta, res, g):
-    p, t = res
+    (p, t), (inv_beta, lo, hi) = unshared(res, 1 / beta if beta else 0.0, -1, 1)
     d = p - t
-    slope = jnp.sign(d) if beta == 0.0 else jnp.clip(d / beta, -1, 1)
+    slope = jnp.sign(d) if beta == 0.0 else jnp.clip(d * inv_beta, lo, hi)
     gp = g * slope
     return gp, -gp
 
@@ -207,7 +208,7 @@ def _log_cosh_fwd(p, t):
 
 
 def _log_cosh_bwd(res, g):
-    p, t = res
+    (p, t), _ = unshared(res)
     gp = g * jnp.tanh(p - t)
     return gp, -gp
 
@@ -273,17 +274,25 @@ def _charbonnier(p, t, eps):
     return _charbonnier_fwd(p, t, eps)[0]
 
 
+def _hypot(a, eps, one=1.0):
+    """sqrt(a² + ε²) for a >= 0, ε > 0, without overflow: max · sqrt(1 + (min/max)²)."""
+    hi, lo = jnp.maximum(a, eps), jnp.minimum(a, eps)
+    r = lo / hi
+    return hi * jnp.sqrt(one + r * r)
+
+
 def _charbonnier_fwd(p, t, eps):
-    # hypot, not sqrt(d² + ε²): no overflow to inf for |d| > 1e19 in float32.
-    return jnp.hypot(p - t, eps) - eps, (p, t)
+    a = jnp.abs(p - t)
+    # Not sqrt(d² + ε²), which overflows to inf for |d| > 1e19 in float32.
+    return (a if eps == 0.0 else _hypot(a, eps) - eps), (p, t)
 
 
 def _charbonnier_bwd(eps, res, g):
-    p, t = res
+    (p, t), (e, one) = unshared(res, eps, 1)
     d = p - t
-    s = jnp.hypot(d, eps)
-    # d / s, with 0 at d = 0 when eps = 0 (the absolute-error subgradient).
-    gp = g * jnp.where(s > 0, d / jnp.where(s > 0, s, 1), 0)
+    # d / sqrt(d² + ε²); sign(d) when ε = 0, with the subgradient 0 at d = 0.
+    slope = jnp.sign(d) if eps == 0.0 else d / _hypot(jnp.abs(d), e, one)
+    gp = g * slope
     return gp, -gp
 
 
@@ -354,20 +363,28 @@ def charbonnier(
 # --- general_robust
 
 
-def _robust_parts(z, alpha):
-    """Barron's rho(z = x²/c²) and its derivative with respect to z, times 2."""
+def _robust_value(z, alpha):
+    """Barron's ρ as a function of z = (d/c)²."""
     if alpha == 2.0:
-        return 0.5 * z, jnp.ones_like(z)
+        return 0.5 * z
     if alpha == 0.0:
-        return jnp.log1p(0.5 * z), 1 / (1 + 0.5 * z)
+        return jnp.log1p(0.5 * z)
     if alpha == -math.inf:
-        e = jnp.exp(-0.5 * z)
-        return 1 - e, e
+        return -jnp.expm1(-0.5 * z)
     b = abs(alpha - 2)
-    log_base = jnp.log1p(z / b)
-    # expm1/log1p keep the value accurate for small z and alpha near 0.
-    value = (b / alpha) * jnp.expm1(0.5 * alpha * log_base)
-    return value, jnp.exp((0.5 * alpha - 1) * log_base)
+    # expm1/log1p keep the value accurate for small z and for alpha near 0 or 2.
+    return (b / alpha) * jnp.expm1(0.5 * alpha * jnp.log1p(z / b))
+
+
+def _robust_slope(z, alpha, half, inv_b, power):
+    """2 dρ/dz = (z/b + 1)^(α/2 - 1), with the closed forms at α = 2, 0, -∞."""
+    if alpha == 2.0:
+        return jnp.ones_like(z)
+    if alpha == 0.0:
+        return 1 / (1 + half * z)
+    if alpha == -math.inf:
+        return jnp.exp(-half * z)
+    return jnp.exp(power * jnp.log1p(z * inv_b))
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
@@ -376,14 +393,16 @@ def _general_robust(p, t, alpha, scale):
 
 
 def _general_robust_fwd(p, t, alpha, scale):
-    return _robust_parts(jnp.square((p - t) / scale), alpha)[0], (p, t)
+    return _robust_value(jnp.square((p - t) / scale), alpha), (p, t)
 
 
 def _general_robust_bwd(alpha, scale, res, g):
-    p, t = res
-    d = p - t
-    slope = _robust_parts(jnp.square(d / scale), alpha)[1]
-    gp = g * slope * d / (scale * scale)
+    finite = math.isfinite(alpha) and alpha != 2.0
+    inv_b = 1 / abs(alpha - 2) if finite else 0.0
+    power = 0.5 * alpha - 1 if finite else 0.0
+    (p, t), (inv_c, half, inv_b, power) = unshared(res, 1 / scale, 0.5, inv_b, power)
+    x = (p - t) * inv_c
+    gp = g * _robust_slope(x * x, alpha, half, inv_b, power) * x * inv_c
     return gp, -gp
 
 
