@@ -1,0 +1,524 @@
+"""Regression losses: time of ``jit(value_and_grad(mean loss))`` as ratios, in one run.
+
+For every loss of ``jaxloss.catalogue.names("regression")`` (and each of its
+catalogue option sets) this times, on the same seeded inputs,
+
+* ``jaxloss``: the loss itself, with its hand-written ``custom_vjp`` rule;
+* ``reference``: ``jaxloss.reference.<name>``, the plain ``jnp`` definition
+  differentiated by JAX's autodiff;
+* ``optax``: optax's equivalent wrapped in ``jnp.mean``, where one exists;
+* ``squared_error``: ``jaxloss.squared_error`` on the loss's predictions and
+  targets, the cheapest elementwise loss (one fused pass forward and backward).
+
+Each is ``jax.jit(jax.value_and_grad(lambda p, *rest: loss(p, *rest,
+reduction="mean")))``, differentiated with respect to the predictions (and the
+variance, for ``gaussian_nll``), compiled ahead of time and warmed up. The timed
+calls run round-robin, one call of each candidate per round with the order rotated
+every round, so machine noise hits every candidate alike; the script reports the
+median time of each and the ratio of medians, plus the compiled temporary memory
+(``memory_analysis().temp_size_in_bytes``), against the targets of DESIGN §5.
+
+Usage::
+
+    python benchmarks/regression.py                       # full run, writes benchmarks/results/
+    python benchmarks/regression.py --names huber log_cosh --size 1000000 --repeats 10
+
+Results go to ``<out>/regression_<backend>.md`` and ``.json`` (raw times included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+import jaxloss
+from jaxloss import catalogue
+
+# DESIGN §5: every loss at most 1.0x its autodiff reference and its optax
+# equivalent (none above 1.1x); elementwise losses within 1.2x squared_error.
+TARGET = 1.0
+LIMIT = 1.1
+ELEMENTWISE_LIMIT = 1.2
+
+# Trailing axis of the [size // ROW, ROW] input used for losses that reduce an axis.
+ROW = 64
+
+
+def _optax_squared_error(p, t):
+    return jnp.mean(optax.losses.squared_error(p, t))
+
+
+def _optax_huber(p, t, *, delta):
+    return jnp.mean(optax.losses.huber_loss(p, t, delta=delta))
+
+
+def _optax_log_cosh(p, t):
+    return jnp.mean(optax.losses.log_cosh(p, t))
+
+
+# optax.losses equivalents, called with the loss's options; each returns the mean.
+OPTAX: dict[str, Callable[..., jax.Array]] = {
+    "squared_error": _optax_squared_error,
+    "huber": _optax_huber,
+    "log_cosh": _optax_log_cosh,
+}
+
+CANDIDATES = ("jaxloss", "reference", "optax", "squared_error")
+
+
+@dataclass
+class Row:
+    """One (loss, option set) measurement."""
+
+    loss: str
+    options: Mapping[str, Any]
+    default: bool
+    shape: tuple[int, ...]
+    elementwise: bool
+    argnums: tuple[int, ...]
+    times: dict[str, list[float]] = field(default_factory=dict)  # seconds per call
+    temp_bytes: dict[str, int | None] = field(default_factory=dict)
+    check: dict[str, float] = field(default_factory=dict)
+
+    def median_ms(self, name: str) -> float | None:
+        ts = self.times.get(name)
+        return 1e3 * statistics.median(ts) if ts else None
+
+    def ratio(self, name: str) -> float | None:
+        """median(jaxloss) / median(name), or None when ``name`` was not run."""
+        other = self.median_ms(name)
+        mine = self.median_ms("jaxloss")
+        return None if other is None or mine is None else mine / other
+
+    def paired(self, name: str) -> list[float] | None:
+        """Quartiles of the per-round ratios jaxloss / ``name`` (calls adjacent in time)."""
+        if name not in self.times:
+            return None
+        ratios = [a / b for a, b in zip(self.times["jaxloss"], self.times[name], strict=True)]
+        return statistics.quantiles(ratios, n=4, method="inclusive")
+
+    def misses(self, against: str) -> str | None:
+        """How this row misses its target against one candidate, judged on the ratio of medians
+        (rounded to the two decimals shown), or None."""
+        r = self.ratio(against)
+        if r is None or (against == "squared_error" and not self.elementwise):
+            return None
+        bound = ELEMENTWISE_LIMIT if against == "squared_error" else TARGET
+        if round(r, 2) <= bound:
+            return None
+        note = f"{r:.2f}×"
+        if bound == TARGET:
+            note += f", above the {LIMIT}× limit" if round(r, 2) > LIMIT else ", within the limit"
+        return f"{note} (per-round median {self.paired(against)[1]:.2f}×)"
+
+
+# --- building the functions
+
+
+def _value_and_grad(loss: Callable[..., jax.Array], argnums: tuple[int, ...], opts: Mapping):
+    """``jit(value_and_grad(mean loss))`` with respect to ``argnums``."""
+
+    def mean_loss(p, *rest):
+        return loss(p, *rest, **opts)
+
+    return jax.jit(jax.value_and_grad(mean_loss, argnums=argnums))
+
+
+def _compile(fn, args) -> tuple[Callable, int | None]:
+    compiled = fn.lower(*args).compile()
+    analysis = compiled.memory_analysis()
+    temp = None if analysis is None else int(analysis.temp_size_in_bytes)
+    return compiled, temp
+
+
+def _is_elementwise(entry: catalogue.Entry, opts: Mapping[str, Any]) -> bool:
+    """Whether the unreduced loss has the predictions' shape (no axis reduced)."""
+    args = entry.inputs(0, shape=(4, ROW), **opts)
+    out = jax.eval_shape(lambda *a: entry.fn(*a, **opts), *args)
+    return out.shape == args[0].shape
+
+
+def _argnums(entry: catalogue.Entry) -> tuple[int, ...]:
+    # Predictions, plus any differentiable input after the targets (gaussian_nll's variance).
+    return (0, *(a for a in entry.argnums if a >= 2))
+
+
+def _format_options(opts: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in opts.items()) or "—"
+
+
+# --- measuring
+
+
+def _time_call(fn, args) -> float:
+    start = time.perf_counter()
+    out = fn(*args)
+    jax.block_until_ready(out)
+    return time.perf_counter() - start
+
+
+def _agreement(a, b) -> dict[str, float]:
+    """How far jaxloss's value and gradients are from the reference's.
+
+    Returns the relative error of the value, and for the gradients the number of
+    elements off by more than 1e-3 of the largest reference gradient entry (isolated
+    ones are exact ties at a kink, where jaxloss takes its documented subgradient and
+    autodiff one side) and the relative L2 error.
+    """
+    (va, ga), (vb, gb) = a, b
+    va, vb = float(va), float(vb)
+    out = {
+        "value_rel": abs(va - vb) / max(abs(vb), 1e-30),
+        "grad_mismatches": 0,
+        "grad_rel_l2": 0.0,
+    }
+    for x, y in zip(jax.tree.leaves(ga), jax.tree.leaves(gb), strict=True):
+        diff = jnp.abs(x - y)
+        tol = 1e-3 * jnp.max(jnp.abs(y))
+        out["grad_mismatches"] += int(jnp.sum(diff > tol))
+        l2 = float(jnp.linalg.norm(x - y) / jnp.maximum(jnp.linalg.norm(y), 1e-30))
+        out["grad_rel_l2"] = max(out["grad_rel_l2"], l2)
+    return out
+
+
+def measure(
+    entry: catalogue.Entry, opts: Mapping[str, Any], default: bool, size: int, repeats: int
+) -> Row:
+    elementwise = _is_elementwise(entry, opts)
+    shape = (size,) if elementwise else (size // ROW, ROW)
+    argnums = _argnums(entry)
+    row = Row(entry.name, dict(opts), default, shape, elementwise, argnums)
+
+    args = jax.block_until_ready(entry.inputs(0, shape=shape, dtype=jnp.float32, **opts))
+    mean = {"reduction": "mean"}
+    fns = {
+        "jaxloss": _value_and_grad(entry.fn, argnums, {**opts, **mean}),
+        "reference": _value_and_grad(entry.reference, argnums, {**opts, **mean}),
+        "squared_error": _value_and_grad(jaxloss.squared_error, (0,), mean),
+    }
+    if entry.name in OPTAX:
+        fns["optax"] = _value_and_grad(OPTAX[entry.name], argnums, opts)
+    calls = {}
+    for name, fn in fns.items():
+        cargs = args[:2] if name == "squared_error" else args
+        calls[name] = (*_compile(fn, cargs), cargs)
+        row.temp_bytes[name] = calls[name][1]
+
+    # Warm-up: two calls each; keep one output of jaxloss and reference to compare.
+    outputs = {}
+    for name, (compiled, _, cargs) in calls.items():
+        outputs[name] = jax.block_until_ready(compiled(*cargs))
+        jax.block_until_ready(compiled(*cargs))
+    row.check = _agreement(outputs["jaxloss"], outputs["reference"])
+    del outputs
+
+    order = [n for n in CANDIDATES if n in calls]
+    row.times = {n: [] for n in order}
+    for i in range(repeats):
+        k = i % len(order)  # rotate, so that no candidate always runs first
+        for name in order[k:] + order[:k]:
+            compiled, _, cargs = calls[name]
+            row.times[name].append(_time_call(compiled, cargs))
+    return row
+
+
+# --- reporting
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True
+        )
+    except OSError:
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model
+            )
+    except OSError:
+        pass
+    dev = jax.devices()[0]
+    return {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "cpu": model,
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "jaxlib": importlib.metadata.version("jaxlib"),
+        "optax": optax.__version__,
+        "jaxloss": importlib.metadata.version("jaxloss"),
+        "jaxloss_path": str(Path(jaxloss.__file__).resolve().parent),
+        "git_commit": _git("rev-parse", "--short", "HEAD"),
+        "git_dirty": _git("status", "--porcelain", "--", "jaxloss"),
+        "backend": jax.default_backend(),
+        "device": f"{dev.platform.upper()} backend ({jax.device_count()} x {dev.device_kind})",
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "loadavg_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+
+
+def _mib(b: int | None) -> str:
+    return "?" if b is None else f"{b / 2**20:.0f}"
+
+
+def _cell(r: float | None, limit: float, target: float | None = None) -> str:
+    if r is None:
+        return "—"
+    if r > limit:
+        return f"**{r:.2f}**"
+    if target is not None and r > target:
+        return f"{r:.2f}*"
+    return f"{r:.2f}"
+
+
+def table(rows: Sequence[Row]) -> str:
+    lines = [
+        "| loss | options | jaxloss ms | vs reference | vs optax | vs squared_error "
+        "| temp MiB jaxloss / reference |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        opts = _format_options(row.options) + ("" if row.default else " †")
+        sq = row.ratio("squared_error")
+        sq_cell = _cell(sq, ELEMENTWISE_LIMIT) if row.elementwise else f"({sq:.2f})"
+        lines.append(
+            f"| {row.loss} | {opts} | {row.median_ms('jaxloss'):.1f} "
+            f"| {_cell(row.ratio('reference'), LIMIT, TARGET)} "
+            f"| {_cell(row.ratio('optax'), LIMIT, TARGET)} | {sq_cell} "
+            f"| {_mib(row.temp_bytes['jaxloss'])} / {_mib(row.temp_bytes['reference'])} |"
+        )
+    return "\n".join(lines)
+
+
+def paired_table(rows: Sequence[Row]) -> str:
+    """Per-round ratios: each round's calls are adjacent in time, so slow drifts cancel."""
+    lines = [
+        "| loss | options | vs reference | vs optax | vs squared_error |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+
+    def cell(q: list[float] | None) -> str:
+        return "—" if q is None else f"{q[1]:.2f} ({q[0]:.2f}–{q[2]:.2f})"
+
+    for r in rows:
+        lines.append(
+            f"| {r.loss} | {_format_options(r.options)} | {cell(r.paired('reference'))} "
+            f"| {cell(r.paired('optax'))} | {cell(r.paired('squared_error'))} |"
+        )
+    return "\n".join(lines)
+
+
+def report(rows: Sequence[Row], info: Mapping[str, Any], args: argparse.Namespace) -> str:
+    n = args.size
+    noise = [r.ratio("squared_error") for r in rows if r.loss == "squared_error"]
+    dirty = " (jaxloss/ has uncommitted changes)" if info["git_dirty"] else ""
+    out = [
+        f"# Regression losses: `jit(value_and_grad(mean loss))` on [{n:,}] float32",
+        "",
+        f"- Machine: {info['device']}, {info['cpu']}, {info['cpu_count']} CPUs "
+        f"({info['cpus_usable']} usable), {info['platform']}, Python {info['python']}",
+        f"- Versions: jax {info['jax']}, jaxlib {info['jaxlib']}, optax {info['optax']}, "
+        f"jaxloss {info['jaxloss']} at commit {info['git_commit']}{dirty}",
+        f"- Date: {info['date']}; load average at start {_fmt_load(info['loadavg_start'])}, "
+        f"at end {_fmt_load(info['loadavg_end'])}; whole run {info['wall_s']:.0f} s; "
+        f"XLA_FLAGS={info['xla_flags'] or '(unset)'}",
+        f"- Method: {args.repeats} timed rounds after compiling and 2 warm-up calls each; "
+        "one call of every candidate per round, order rotated each round; median of "
+        "each candidate, ratio = median(jaxloss) / median(other). Gradients w.r.t. "
+        "predictions (and variance for gaussian_nll); axis-reducing losses on "
+        f"[{n // ROW:,}, {ROW}].",
+        f"- Targets (DESIGN §5): ≤ {TARGET}× reference and optax, none above {LIMIT}×; "
+        f"elementwise losses ≤ {ELEMENTWISE_LIMIT}× squared_error.",
+        "",
+        table(rows),
+        "",
+        f"Ratios are median(jaxloss) / median(other), < 1 means jaxloss is faster. "
+        f"`1.05*`: above the {TARGET}× target but within {LIMIT}×; **bold**: above the "
+        f"limit ({LIMIT}× for reference/optax, {ELEMENTWISE_LIMIT}× for squared_error). "
+        "`(…)` in the squared_error column: not an elementwise loss, no target. "
+        "† an extra option set (the first row of each loss is the catalogue's default). "
+        "temp MiB: compiled temporary buffers (`memory_analysis().temp_size_in_bytes`), "
+        "inputs and outputs excluded.",
+    ]
+    if noise:
+        out += [
+            "",
+            "Noise floor: the squared_error row times the same function compiled twice; "
+            f"its 'vs squared_error' ratio is {noise[0]:.2f}.",
+        ]
+    out += ["", "## Misses", ""]
+    for title, against in (
+        ("Slower than the autodiff reference", "reference"),
+        ("Slower than optax", "optax"),
+        (f"Elementwise, above {ELEMENTWISE_LIMIT}× squared_error", "squared_error"),
+    ):
+        found = [(r, r.misses(against)) for r in rows]
+        found = [f"{r.loss} ({_format_options(r.options)}): {m}" for r, m in found if m]
+        out += [f"{title}:" if found else f"{title}: none.", *(f"- {f}" for f in found), ""]
+    out.pop()
+    out += [
+        "",
+        "## Per-round ratios",
+        "",
+        "Median (and quartiles) over rounds of jaxloss's time divided by the other "
+        "candidate's time in the same round. On a shared machine whose load shifts over "
+        "seconds this is steadier than the ratio of medians; where the two disagree on a "
+        "verdict, the difference is noise.",
+        "",
+        paired_table(rows),
+    ]
+    n_elems = math.prod(rows[0].shape) if rows else 0
+    bad = [r for r in rows if r.check["value_rel"] > 1e-4 or r.check["grad_mismatches"] > 100]
+    ties = [r for r in rows if r not in bad and r.check["grad_mismatches"]]
+    if bad:
+        out += ["", "## Value or gradient disagreements with the reference", ""]
+        out += [
+            f"- {r.loss} ({_format_options(r.options)}): value rel {r.check['value_rel']:.1e}, "
+            f"{r.check['grad_mismatches']} gradient entries off, "
+            f"relative L2 {r.check['grad_rel_l2']:.1e}"
+            for r in bad
+        ]
+    if ties:
+        out += [
+            "",
+            "Gradients agree with the reference except at isolated entries, exact ties at a "
+            "kink where jaxloss takes its documented subgradient: "
+            + ", ".join(
+                f"{r.loss} ({_format_options(r.options)}) {r.check['grad_mismatches']}"
+                for r in ties
+            )
+            + f" of {n_elems:,}.",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def _fmt_load(load) -> str:
+    return "?" if load is None else " ".join(f"{x:.2f}" for x in load)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    if isinstance(x, Mapping):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    return x
+
+
+def to_json(rows: Sequence[Row], info: Mapping[str, Any], args: argparse.Namespace) -> str:
+    data = {
+        "benchmark": "regression: jit(value_and_grad(mean loss)) time ratios",
+        "machine": info,
+        "config": {"size": args.size, "repeats": args.repeats, "row": ROW, "dtype": "float32"},
+        "targets": {
+            "vs_reference_and_optax": TARGET,
+            "vs_reference_and_optax_limit": LIMIT,
+            "elementwise_vs_squared_error": ELEMENTWISE_LIMIT,
+        },
+        "rows": [
+            {
+                "loss": r.loss,
+                "options": r.options,
+                "default_options": r.default,
+                "shape": r.shape,
+                "elementwise": r.elementwise,
+                "argnums": r.argnums,
+                "median_ms": {n: r.median_ms(n) for n in r.times},
+                "ratio_vs": {n: r.ratio(n) for n in r.times if n != "jaxloss"},
+                "per_round_ratio_quartiles_vs": {n: r.paired(n) for n in r.times if n != "jaxloss"},
+                "temp_bytes": r.temp_bytes,
+                "agreement_with_reference": r.check,
+                "misses": {n: r.misses(n) for n in r.times if n != "jaxloss"},
+                "times_ms": {n: [round(1e3 * t, 4) for t in ts] for n, ts in r.times.items()},
+            }
+            for r in rows
+        ],
+    }
+    return json.dumps(_jsonable(data), indent=1) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    names = catalogue.names("regression")
+    parser.add_argument("--size", type=int, default=16_000_000, help="elements per input")
+    parser.add_argument("--repeats", type=int, default=40, help="timed rounds (>= 10)")
+    parser.add_argument("--names", nargs="+", choices=names, default=names, metavar="NAME")
+    parser.add_argument(
+        "--options",
+        choices=("all", "default"),
+        default="all",
+        help="every catalogue option set, or only the first (default) one",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parent / "results",
+        help="directory for regression_<backend>.md and .json ('-' to write nothing)",
+    )
+    args = parser.parse_args(argv)
+    if args.size % ROW:
+        parser.error(f"--size must be a multiple of {ROW}")
+
+    info = machine()
+    start = time.perf_counter()
+    rows = []
+    for name in args.names:
+        entry = catalogue.get(name)
+        option_sets = entry.options if args.options == "all" else entry.options[:1]
+        for i, opts in enumerate(option_sets):
+            row = measure(entry, opts, i == 0, args.size, args.repeats)
+            rows.append(row)
+            ratios = ", ".join(
+                f"{n} {row.ratio(n):.2f}"
+                for n in ("reference", "optax", "squared_error")
+                if row.ratio(n) is not None
+            )
+            print(
+                f"{name:26} {_format_options(opts):28} {row.median_ms('jaxloss'):7.1f} ms  "
+                f"vs {ratios}",
+                file=sys.stderr,
+                flush=True,
+            )
+    info["wall_s"] = time.perf_counter() - start
+    info["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+
+    text = report(rows, info, args)
+    print(text)
+    if str(args.out) != "-":
+        args.out.mkdir(parents=True, exist_ok=True)
+        stem = args.out / f"regression_{info['backend']}"
+        stem.with_suffix(".md").write_text(text)
+        stem.with_suffix(".json").write_text(to_json(rows, info, args))
+        print(f"wrote {stem}.md and {stem}.json", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
