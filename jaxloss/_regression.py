@@ -177,9 +177,11 @@ def _squared_log_error_fwd(p, t):
 
 
 def _squared_log_error_bwd(res, g):
-    (p, t), _ = unshared(res)
+    (p, t), (one,) = unshared(res, 1)
+    # Two log1p rather than log1p((p - t) / (1 + t)): that loses everything when
+    # |t| >> |p| (t = 1e30, p = -0.999 gives log1p(-1) = -inf).
     r = 2 * g * (jnp.log1p(p) - jnp.log1p(t))
-    return r / (1 + p), -r / (1 + t)
+    return r / (one + p), -r / (one + t)
 
 
 _squared_log_error.defvjp(_squared_log_error_fwd, _squared_log_error_bwd)
