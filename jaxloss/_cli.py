@@ -74,6 +74,7 @@ _COLUMNS = (
     ("kinks", "kinks"),
     ("edge_cases", "edge"),
     ("dtypes", "dtypes"),
+    ("fused_reduction", "fused"),
 )
 
 

@@ -32,7 +32,9 @@ def _stirling(t):
     ts = jnp.maximum(t, 1)
     u = -jnp.floor(1 - t)
     above_one = jnp.minimum(u, 1) - jnp.minimum(u, 0)
-    return above_one * (ts * jnp.log(ts) - ts + 0.5 * jnp.log(2 * math.pi * ts))
+    # (t + ½) log t - t + ½ log 2π: one log, and never log(t) beside log(2πt), which
+    # jaxlib 0.10.2's CPU reduction fusion (YNNPACK) miscompiles into log(t) twice.
+    return above_one * ((ts + 0.5) * jnp.log(ts) - ts + _HALF_LOG_2PI)
 
 
 def _stirling_slope(t, one, two, half):

@@ -28,6 +28,11 @@ backend, and returns a :class:`Report`:
 ``dtypes``
     bfloat16, float16, float32 (and float64) inputs give outputs and gradients in
     the inputs' dtypes, close to the float32 result.
+``fused_reduction``
+    on 65,536+ elements, the compiled ``"mean"`` and ``"sum"`` equal a float64 sum
+    of the compiled per-element losses. This checks the backend's compiler, not
+    the rule: jaxlib 0.10.2's CPU reduction fusion (YNNPACK) miscompiles some
+    expressions, e.g. ``sum(log(x) + log(2 * x))``, from 4,096 elements on.
 
 The loss must follow jaxloss's calling convention: ``fn(*arrays, **options,
 reduction=..., weights=..., where=...)``, returning per-element or per-example
@@ -84,6 +89,7 @@ CHECKS = (
     "kinks",
     "edge_cases",
     "dtypes",
+    "fused_reduction",
 )
 
 # Scale-relative tolerance per dtype: |a - b| <= tol * (|b| + max|b|).
@@ -416,6 +422,28 @@ def _check_dtypes(s: _Spec) -> float:
     return err
 
 
+def _check_fused_reduction(s: _Spec) -> float:
+    err = 0.0
+    args = _cast(s.args, jnp.float32)
+    reps = -(-_FUSED_SIZE // max(args[0].size, 1))
+    big = tuple(jnp.tile(a, (reps,) + (1,) * (a.ndim - 1)) if a.ndim else a for a in args)
+    for opts in s.options:
+        per = np.asarray(jax.jit(lambda *a, o=opts: s.fn(*a, **o))(*big), np.float64)
+        scale = max(float(np.mean(np.abs(per))), 1e-30)
+        for reduction, expected in (("mean", np.mean(per)), ("sum", np.sum(per))):
+            got = float(jax.jit(lambda *a, o=opts, r=reduction: s.fn(*a, reduction=r, **o))(*big))
+            e = abs(got - expected) / (scale * (per.size if reduction == "sum" else 1))
+            if not e <= 1e-4:
+                raise _Mismatch(
+                    f"{dict(opts)}: compiled {reduction} over {per.size} elements is {got:.7g}, "
+                    f"the per-element losses give {expected:.7g} (a backend compiler bug)"
+                )
+            err = max(err, e)
+    return err
+
+
+_FUSED_SIZE = 65536
+
 _RUNNERS: dict[str, Callable[[_Spec], float | None]] = {
     "value": _check_value,
     "gradient": _check_gradient,
@@ -427,6 +455,7 @@ _RUNNERS: dict[str, Callable[[_Spec], float | None]] = {
     "kinks": _check_kinks,
     "edge_cases": _check_edge_cases,
     "dtypes": _check_dtypes,
+    "fused_reduction": _check_fused_reduction,
 }
 
 

@@ -136,3 +136,14 @@ def test_report_serialises():
     assert d["name"] == "huber" and d["passed"] is True
     assert set(d["checks"]) == {"value", "kinks"}
     assert "huber: passed" in str(report)
+
+
+def test_fused_reduction_catches_a_mean_that_goes_wrong_at_scale():
+    def loss(p, t, *, weights=None, where=None, reduction="none"):
+        out = jaxloss.absolute_error(p, t, weights=weights, where=where, reduction=reduction)
+        # Wrong only on large inputs, as a miscompiled fused reduction is.
+        return out * 1.01 if reduction != "none" and p.size >= 4096 else out
+
+    report = run(loss, checks=["fused_reduction"])
+    assert not report["fused_reduction"].passed
+    assert "compiled mean over" in report["fused_reduction"].detail
