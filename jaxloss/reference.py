@@ -140,10 +140,10 @@ def log_cosh(predictions, targets=None, *, weights=None, where=None, reduction="
 
 
 def squared_log_error(predictions, targets, *, weights=None, where=None, reduction="none") -> Array:
-    """Reference for :func:`jaxloss.squared_log_error`: ``(log(1 + p) - log(1 + t)) ** 2``."""
+    """Reference for :func:`jaxloss.squared_log_error`: ``(log1p(p) - log1p(t)) ** 2``."""
     return _pair(
         "squared_log_error",
-        lambda p, t: (jnp.log(1 + p) - jnp.log(1 + t)) ** 2,
+        lambda p, t: (jnp.log1p(p) - jnp.log1p(t)) ** 2,
         predictions,
         targets,
         weights=weights,
