@@ -8,7 +8,10 @@ catalogue option sets) this times, on the same seeded inputs,
   differentiated by JAX's autodiff;
 * ``optax``: optax's equivalent wrapped in ``jnp.mean``, where one exists;
 * ``squared_error``: ``jaxloss.squared_error`` on the loss's predictions and
-  targets, the cheapest elementwise loss (one fused pass forward and backward).
+  targets, the cheapest elementwise loss (one fused pass forward and backward);
+* ``torch``: the ``torch.nn.functional`` equivalent (mean reduction, forward and
+  ``backward()`` on CPU tensors sharing the same values), where one exists and
+  torch is installed; informational, no target.
 
 Each is ``jax.jit(jax.value_and_grad(lambda p, *rest: loss(p, *rest,
 reduction="mean")))``, differentiated with respect to the predictions (and the
@@ -46,7 +49,14 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:  # torch is a test extra; without it the torch column is empty
+    torch = None
 
 import jaxloss
 from jaxloss import catalogue
@@ -80,7 +90,19 @@ OPTAX: dict[str, Callable[..., jax.Array]] = {
     "log_cosh": _optax_log_cosh,
 }
 
-CANDIDATES = ("jaxloss", "reference", "optax", "squared_error")
+# torch.nn.functional equivalents (mean reduction), called with the loss's options.
+TORCH: dict[str, Callable[..., Any]] = {
+    "squared_error": lambda p, t: F.mse_loss(p, t),
+    "absolute_error": lambda p, t: F.l1_loss(p, t),
+    "huber": lambda p, t, delta: F.huber_loss(p, t, delta=delta),
+    "smooth_l1": lambda p, t, beta: F.smooth_l1_loss(p, t, beta=beta),
+    "poisson_nll": lambda p, t, log_input, full: F.poisson_nll_loss(
+        p, t, log_input=log_input, full=full
+    ),
+    "gaussian_nll": lambda p, t, v, full: F.gaussian_nll_loss(p, t, v, full=full),
+}
+
+CANDIDATES = ("jaxloss", "reference", "optax", "squared_error", "torch")
 
 
 @dataclass
@@ -139,6 +161,22 @@ def _value_and_grad(loss: Callable[..., jax.Array], argnums: tuple[int, ...], op
         return loss(p, *rest, **opts)
 
     return jax.jit(jax.value_and_grad(mean_loss, argnums=argnums))
+
+
+def _torch_step(loss: Callable[..., Any], args, argnums: tuple[int, ...], opts: Mapping):
+    """A call running torch's forward and backward of the mean loss, on copies of ``args``."""
+    tensors = [torch.from_numpy(np.array(a)) for a in args]
+    for i in argnums:
+        tensors[i].requires_grad_(True)
+
+    def step():
+        for i in argnums:
+            tensors[i].grad = None
+        out = loss(*tensors, **opts)
+        out.backward()
+        return out.detach()
+
+    return step
 
 
 def _compile(fn, args) -> tuple[Callable, int | None]:
@@ -220,6 +258,8 @@ def measure(
         cargs = args[:2] if name == "squared_error" else args
         calls[name] = (*_compile(fn, cargs), cargs)
         row.temp_bytes[name] = calls[name][1]
+    if torch is not None and entry.name in TORCH:
+        calls["torch"] = (_torch_step(TORCH[entry.name], args, argnums, opts), None, ())
 
     # Warm-up: two calls each; keep one output of jaxloss and reference to compare.
     outputs = {}
@@ -272,6 +312,8 @@ def machine() -> dict[str, Any]:
         "jax": jax.__version__,
         "jaxlib": importlib.metadata.version("jaxlib"),
         "optax": optax.__version__,
+        "torch": None if torch is None else torch.__version__,
+        "torch_threads": None if torch is None else torch.get_num_threads(),
         "jaxloss": importlib.metadata.version("jaxloss"),
         "jaxloss_path": str(Path(jaxloss.__file__).resolve().parent),
         "git_commit": _git("rev-parse", "--short", "HEAD"),
@@ -300,8 +342,8 @@ def _cell(r: float | None, limit: float, target: float | None = None) -> str:
 def table(rows: Sequence[Row]) -> str:
     lines = [
         "| loss | options | jaxloss ms | vs reference | vs optax | vs squared_error "
-        "| temp MiB jaxloss / reference |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| vs torch | temp MiB jaxloss / reference |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         opts = _format_options(row.options) + ("" if row.default else " †")
@@ -311,6 +353,7 @@ def table(rows: Sequence[Row]) -> str:
             f"| {row.loss} | {opts} | {row.median_ms('jaxloss'):.1f} "
             f"| {_cell(row.ratio('reference'), LIMIT, TARGET)} "
             f"| {_cell(row.ratio('optax'), LIMIT, TARGET)} | {sq_cell} "
+            f"| {_cell(row.ratio('torch'), math.inf)} "
             f"| {_mib(row.temp_bytes['jaxloss'])} / {_mib(row.temp_bytes['reference'])} |"
         )
     return "\n".join(lines)
@@ -319,8 +362,8 @@ def table(rows: Sequence[Row]) -> str:
 def paired_table(rows: Sequence[Row]) -> str:
     """Per-round ratios: each round's calls are adjacent in time, so slow drifts cancel."""
     lines = [
-        "| loss | options | vs reference | vs optax | vs squared_error |",
-        "| --- | --- | --- | --- | --- |",
+        "| loss | options | vs reference | vs optax | vs squared_error | vs torch |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
 
     def cell(q: list[float] | None) -> str:
@@ -329,7 +372,8 @@ def paired_table(rows: Sequence[Row]) -> str:
     for r in rows:
         lines.append(
             f"| {r.loss} | {_format_options(r.options)} | {cell(r.paired('reference'))} "
-            f"| {cell(r.paired('optax'))} | {cell(r.paired('squared_error'))} |"
+            f"| {cell(r.paired('optax'))} | {cell(r.paired('squared_error'))} "
+            f"| {cell(r.paired('torch'))} |"
         )
     return "\n".join(lines)
 
@@ -354,7 +398,9 @@ def report(rows: Sequence[Row], info: Mapping[str, Any], args: argparse.Namespac
         "predictions (and variance for gaussian_nll); axis-reducing losses on "
         f"[{n // ROW:,}, {ROW}].",
         f"- Targets (DESIGN §5): ≤ {TARGET}× reference and optax, none above {LIMIT}×; "
-        f"elementwise losses ≤ {ELEMENTWISE_LIMIT}× squared_error.",
+        f"elementwise losses ≤ {ELEMENTWISE_LIMIT}× squared_error. torch "
+        f"{info.get('torch') or '(not installed)'}, {info.get('torch_threads')} threads: "
+        "informational.",
         "",
         table(rows),
         "",
@@ -497,7 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows.append(row)
             ratios = ", ".join(
                 f"{n} {row.ratio(n):.2f}"
-                for n in ("reference", "optax", "squared_error")
+                for n in ("reference", "optax", "squared_error", "torch")
                 if row.ratio(n) is not None
             )
             print(
