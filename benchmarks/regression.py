@@ -16,8 +16,8 @@ catalogue option sets) this times, on the same seeded inputs,
 Each is ``jax.jit(jax.value_and_grad(lambda p, *rest: loss(p, *rest,
 reduction="mean")))``, differentiated with respect to the predictions (and the
 variance, for ``gaussian_nll``), compiled ahead of time and warmed up. The timed
-calls run round-robin, one call of each candidate per round with the order rotated
-every round, so machine noise hits every candidate alike; the script reports the
+calls run round-robin, one call of each candidate per round in a freshly shuffled
+(seeded) order every round, so machine noise hits every candidate alike; the script reports the
 median time of each and the ratio of medians, plus the compiled temporary memory
 (``memory_analysis().temp_size_in_bytes``), against the targets of DESIGN §5.
 
@@ -38,6 +38,7 @@ import json
 import math
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -271,9 +272,13 @@ def measure(
 
     order = [n for n in CANDIDATES if n in calls]
     row.times = {n: [] for n in order}
-    for i in range(repeats):
-        k = i % len(order)  # rotate, so that no candidate always runs first
-        for name in order[k:] + order[:k]:
+    # A fresh seeded shuffle every round: a rotation would keep every candidate behind
+    # the same neighbour (e.g. always right after torch, whose allocations make the next
+    # call's fresh output buffers page-fault), which biased a candidate by up to 1.3x.
+    rng = random.Random(f"{entry.name}{sorted(opts.items())}")
+    for _ in range(repeats):
+        rng.shuffle(order)
+        for name in order:
             compiled, _, cargs = calls[name]
             row.times[name].append(_time_call(compiled, cargs))
     return row
@@ -393,7 +398,7 @@ def report(rows: Sequence[Row], info: Mapping[str, Any], args: argparse.Namespac
         f"at end {_fmt_load(info['loadavg_end'])}; whole run {info['wall_s']:.0f} s; "
         f"XLA_FLAGS={info['xla_flags'] or '(unset)'}",
         f"- Method: {args.repeats} timed rounds after compiling and 2 warm-up calls each; "
-        "one call of every candidate per round, order rotated each round; median of "
+        "one call of every candidate per round, in a seeded random order; median of "
         "each candidate, ratio = median(jaxloss) / median(other). Gradients w.r.t. "
         "predictions (and variance for gaussian_nll); axis-reducing losses on "
         f"[{n // ROW:,}, {ROW}].",
