@@ -6,7 +6,9 @@ Each public function checks and converts its arguments, then hands a private
 shared ``weights`` / ``where`` / ``reduction`` conventions. The rules save the
 inputs themselves as residuals (already in memory) rather than fresh
 intermediates: on bandwidth-bound elementwise losses a new [N] buffer costs
-more than recomputing a subtraction. ``g`` is the cotangent of the unreduced loss.
+more than recomputing a subtraction, and :func:`jaxloss._fusion.unshared` keeps
+XLA from merging that recomputation back into the forward pass. ``g`` is the
+cotangent of the unreduced loss.
 """
 
 from __future__ import annotations
