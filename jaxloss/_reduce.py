@@ -10,8 +10,9 @@ Conventions (see ``docs/conventions.md``):
   every gradient, even when their inputs are NaN or outside the loss's domain,
   because the inputs are replaced by safe values *before* the loss is computed
   (a mask applied only afterwards would multiply a NaN gradient by zero).
-* A ``"mean"`` whose total weight is zero (everything masked) is 0, with zero
-  gradient, never NaN.
+* A ``"mean"`` whose total weight is zero (everything masked, or all weights 0) is
+  0, with zero gradient, never NaN. Weights are meant to be non-negative: mixed
+  signs summing to zero give ``sum(w * l)``.
 * Arithmetic runs in float32 at least (bfloat16/float16 inputs are upcast) and
   the result comes back in the dtype of the first (prediction) input.
 """
