@@ -74,6 +74,28 @@ def _poisson_nll_bwd(log_input, full, eps, res, g):
 _poisson_nll.defvjp(_poisson_nll_fwd, _poisson_nll_bwd)
 
 
+def _poisson_nll_call(
+    core, predictions, targets, *, log_input, full, eps, weights, where, reduction
+):
+    """Argument handling shared by the loss and its reference."""
+    fn = "poisson_nll"
+    log_input = _checks.static_bool(fn, "log_input", log_input)
+    full = _checks.static_bool(fn, "full", full)
+    eps = _checks.static_float(fn, "eps", eps, low=0.0)
+    safe = (0.0 if log_input else 1.0, 0.0)
+    return _reduce.apply_pair(
+        fn,
+        core,
+        predictions,
+        targets,
+        (log_input, full, eps),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+        safe=safe,
+    )
+
+
 def poisson_nll(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -130,17 +152,13 @@ def poisson_nll(
       >>> jaxloss.poisson_nll(jnp.array([0.0, 1.0]), jnp.array([1.0, 3.0]))
       Array([ 1.        , -0.28171825], dtype=float32)
     """
-    fn = "poisson_nll"
-    log_input = _checks.static_bool(fn, "log_input", log_input)
-    full = _checks.static_bool(fn, "full", full)
-    eps = _checks.static_float(fn, "eps", eps, low=0.0)
-    p, t = _checks.predictions_targets(fn, predictions, targets)
-    return _reduce.apply(
-        fn,
+    return _poisson_nll_call(
         _poisson_nll,
-        (p, t),
-        (log_input, full, eps),
-        safe=(0.0 if log_input else 1.0, 0.0),
+        predictions,
+        targets,
+        log_input=log_input,
+        full=full,
+        eps=eps,
         weights=weights,
         where=where,
         reduction=reduction,
@@ -189,6 +207,27 @@ def _variance_shape(fn: str, var: jax.Array, shape: tuple[int, ...]) -> jax.Arra
         f"{fn}: variance must have the predictions' shape {shape}, that shape without its "
         f"last axis {shape[:-1]}, that shape with one axis of size 1, or be a scalar; "
         f"got {var.shape}"
+    )
+
+
+def _gaussian_nll_call(
+    core, predictions, targets, variance, *, full, eps, weights, where, reduction
+):
+    """Argument handling shared by the loss and its reference."""
+    fn = "gaussian_nll"
+    full = _checks.static_bool(fn, "full", full)
+    eps = _checks.static_float(fn, "eps", eps, low=0.0, low_open=True)
+    p, t = _checks.predictions_targets(fn, predictions, targets)
+    var = _variance_shape(fn, _checks.float_array(fn, "variance", variance), p.shape)
+    return _reduce.apply(
+        fn,
+        core,
+        (p, t, var),
+        (full, eps),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+        safe=(0.0, 0.0, 1.0),
     )
 
 
@@ -247,17 +286,13 @@ def gaussian_nll(
       >>> jaxloss.gaussian_nll(jnp.array([0.0, 1.0]), jnp.array([1.0, 1.0]), jnp.array([1.0, 4.0]))
       Array([0.5      , 0.6931472], dtype=float32)
     """
-    fn = "gaussian_nll"
-    full = _checks.static_bool(fn, "full", full)
-    eps = _checks.static_float(fn, "eps", eps, low=0.0, low_open=True)
-    p, t = _checks.predictions_targets(fn, predictions, targets)
-    var = _variance_shape(fn, _checks.float_array(fn, "variance", variance), p.shape)
-    return _reduce.apply(
-        fn,
+    return _gaussian_nll_call(
         _gaussian_nll,
-        (p, t, var),
-        (full, eps),
-        safe=(0.0, 0.0, 1.0),
+        predictions,
+        targets,
+        variance,
+        full=full,
+        eps=eps,
         weights=weights,
         where=where,
         reduction=reduction,
@@ -316,6 +351,22 @@ def _tweedie_bwd(power, res, g):
 
 
 _tweedie.defvjp(_tweedie_fwd, _tweedie_bwd)
+
+
+def _tweedie_call(core, predictions, targets, *, power, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    power = _checks.static_float("tweedie", "power", power, low=1.0)
+    return _reduce.apply_pair(
+        "tweedie",
+        core,
+        predictions,
+        targets,
+        (power,),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+        safe=(0.0, 1.0),
+    )
 
 
 def tweedie(
@@ -378,15 +429,11 @@ def tweedie(
     References:
       Jørgensen, "The Theory of Dispersion Models", 1997.
     """
-    fn = "tweedie"
-    power = _checks.static_float(fn, "power", power, low=1.0)
-    p, t = _checks.predictions_targets(fn, predictions, targets)
-    return _reduce.apply(
-        fn,
+    return _tweedie_call(
         _tweedie,
-        (p, t),
-        (power,),
-        safe=(0.0, 1.0),
+        predictions,
+        targets,
+        power=power,
         weights=weights,
         where=where,
         reduction=reduction,

@@ -267,6 +267,15 @@ def _absolute_percentage_error_bwd(eps, res, g):
 _absolute_percentage_error.defvjp(_absolute_percentage_error_fwd, _absolute_percentage_error_bwd)
 
 
+def _absolute_percentage_error_call(core, predictions, targets, *, eps, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    fn = "absolute_percentage_error"
+    eps = _checks.static_float(fn, "eps", eps, low=0.0, low_open=True)
+    return _elementwise(
+        fn, core, predictions, targets, (eps,), weights=weights, where=where, reduction=reduction
+    )
+
+
 def absolute_percentage_error(
     predictions: ArrayLike,
     targets: ArrayLike,
@@ -311,13 +320,11 @@ def absolute_percentage_error(
       >>> jaxloss.absolute_percentage_error(jnp.array([90.0, 1.5]), jnp.array([100.0, 1.0]))
       Array([10., 50.], dtype=float32)
     """
-    eps = _checks.static_float("absolute_percentage_error", "eps", eps, low=0.0, low_open=True)
-    return _elementwise(
-        "absolute_percentage_error",
+    return _absolute_percentage_error_call(
         _absolute_percentage_error,
         predictions,
         targets,
-        (eps,),
+        eps=eps,
         weights=weights,
         where=where,
         reduction=reduction,
@@ -347,6 +354,16 @@ def _root_mean_squared_error_bwd(axes, res, g):
 
 
 _root_mean_squared_error.defvjp(_root_mean_squared_error_fwd, _root_mean_squared_error_bwd)
+
+
+def _root_mean_squared_error_call(core, predictions, targets, *, axis, weights, where, reduction):
+    """Argument handling shared by the loss and its reference; ``core(p, t, axes)``."""
+    fn = "root_mean_squared_error"
+    p, t = _checks.predictions_targets(fn, predictions, targets)
+    axes = _checks.axes(fn, axis, p.ndim)
+    return _reduce.apply(
+        fn, core, (p, t), (axes,), weights=weights, where=where, reduction=reduction, axes=axes
+    )
 
 
 def root_mean_squared_error(
@@ -393,18 +410,14 @@ def root_mean_squared_error(
       >>> jaxloss.root_mean_squared_error(jnp.array([[3.0, 4.0], [0.0, 0.0]]), axis=-1)
       Array([3.535534, 0.      ], dtype=float32)
     """
-    fn = "root_mean_squared_error"
-    p, t = _checks.predictions_targets(fn, predictions, targets)
-    axes = _checks.axes(fn, axis, p.ndim)
-    return _reduce.apply(
-        fn,
+    return _root_mean_squared_error_call(
         _root_mean_squared_error,
-        (p, t),
-        (axes,),
+        predictions,
+        targets,
+        axis=axis,
         weights=weights,
         where=where,
         reduction=reduction,
-        axes=axes,
     )
 
 
@@ -430,6 +443,23 @@ def _pinball_bwd(tau, res, g):
 
 
 _pinball.defvjp(_pinball_fwd, _pinball_bwd)
+
+
+def _pinball_call(core, predictions, targets, *, tau, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    tau = _checks.static_float(
+        "pinball", "tau", tau, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    return _elementwise(
+        "pinball",
+        core,
+        predictions,
+        targets,
+        (tau,),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
 
 
 def pinball(
@@ -480,16 +510,6 @@ def pinball(
     References:
       Koenker & Bassett, "Regression Quantiles", Econometrica 1978.
     """
-    tau = _checks.static_float(
-        "pinball", "tau", tau, low=0.0, high=1.0, low_open=True, high_open=True
-    )
-    return _elementwise(
-        "pinball",
-        _pinball,
-        predictions,
-        targets,
-        (tau,),
-        weights=weights,
-        where=where,
-        reduction=reduction,
+    return _pinball_call(
+        _pinball, predictions, targets, tau=tau, weights=weights, where=where, reduction=reduction
     )

@@ -44,6 +44,21 @@ def _huber_bwd(delta, res, g):
 _huber.defvjp(_huber_fwd, _huber_bwd)
 
 
+def _huber_call(core, predictions, targets, *, delta, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    delta = _checks.static_float("huber", "delta", delta, low=0.0, low_open=True)
+    return _elementwise(
+        "huber",
+        core,
+        predictions,
+        targets,
+        (delta,),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
 def huber(
     predictions: ArrayLike,
     targets: ArrayLike | None = None,
@@ -92,16 +107,8 @@ def huber(
     References:
       Huber, "Robust Estimation of a Location Parameter", Ann. Math. Statist. 1964.
     """
-    delta = _checks.static_float("huber", "delta", delta, low=0.0, low_open=True)
-    return _elementwise(
-        "huber",
-        _huber,
-        predictions,
-        targets,
-        (delta,),
-        weights=weights,
-        where=where,
-        reduction=reduction,
+    return _huber_call(
+        _huber, predictions, targets, delta=delta, weights=weights, where=where, reduction=reduction
     )
 
 
@@ -130,6 +137,21 @@ def _smooth_l1_bwd(beta, res, g):
 
 
 _smooth_l1.defvjp(_smooth_l1_fwd, _smooth_l1_bwd)
+
+
+def _smooth_l1_call(core, predictions, targets, *, beta, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    beta = _checks.static_float("smooth_l1", "beta", beta, low=0.0)
+    return _elementwise(
+        "smooth_l1",
+        core,
+        predictions,
+        targets,
+        (beta,),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
 
 
 def smooth_l1(
@@ -178,13 +200,11 @@ def smooth_l1(
     References:
       Girshick, "Fast R-CNN", ICCV 2015.
     """
-    beta = _checks.static_float("smooth_l1", "beta", beta, low=0.0)
-    return _elementwise(
-        "smooth_l1",
+    return _smooth_l1_call(
         _smooth_l1,
         predictions,
         targets,
-        (beta,),
+        beta=beta,
         weights=weights,
         where=where,
         reduction=reduction,
@@ -299,6 +319,21 @@ def _charbonnier_bwd(eps, res, g):
 _charbonnier.defvjp(_charbonnier_fwd, _charbonnier_bwd)
 
 
+def _charbonnier_call(core, predictions, targets, *, eps, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    eps = _checks.static_float("charbonnier", "eps", eps, low=0.0)
+    return _elementwise(
+        "charbonnier",
+        core,
+        predictions,
+        targets,
+        (eps,),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
 def charbonnier(
     predictions: ArrayLike,
     targets: ArrayLike | None = None,
@@ -347,13 +382,11 @@ def charbonnier(
       for computed imaging", ICIP 1994. Lai et al., "Deep Laplacian Pyramid Networks
       for Fast and Accurate Super-Resolution", CVPR 2017.
     """
-    eps = _checks.static_float("charbonnier", "eps", eps, low=0.0)
-    return _elementwise(
-        "charbonnier",
+    return _charbonnier_call(
         _charbonnier,
         predictions,
         targets,
-        (eps,),
+        eps=eps,
         weights=weights,
         where=where,
         reduction=reduction,
@@ -409,6 +442,25 @@ def _general_robust_bwd(alpha, scale, res, g):
 _general_robust.defvjp(_general_robust_fwd, _general_robust_bwd)
 
 
+def _general_robust_call(core, predictions, targets, *, alpha, scale, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    fn = "general_robust"
+    alpha = _checks.static_float(fn, "alpha", alpha, allow_inf=True)
+    if alpha == math.inf:
+        raise ValueError(f"{fn}: alpha must be finite or -inf, got inf")
+    scale = _checks.static_float(fn, "scale", scale, low=0.0, low_open=True)
+    return _elementwise(
+        fn,
+        core,
+        predictions,
+        targets,
+        (alpha, scale),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
 def general_robust(
     predictions: ArrayLike,
     targets: ArrayLike | None = None,
@@ -460,17 +512,12 @@ def general_robust(
     References:
       Barron, "A General and Adaptive Robust Loss Function", CVPR 2019.
     """
-    fn = "general_robust"
-    alpha = _checks.static_float(fn, "alpha", alpha, allow_inf=True)
-    if alpha == math.inf:
-        raise ValueError(f"{fn}: alpha must be finite or -inf, got inf")
-    scale = _checks.static_float(fn, "scale", scale, low=0.0, low_open=True)
-    return _elementwise(
-        fn,
+    return _general_robust_call(
         _general_robust,
         predictions,
         targets,
-        (alpha, scale),
+        alpha=alpha,
+        scale=scale,
         weights=weights,
         where=where,
         reduction=reduction,

@@ -30,8 +30,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import xlogy
 
-from . import _checks, _reduce
-from ._likelihood import _variance_shape
+from . import _likelihood, _regression, _robust
 from ._reduce import apply_pair as _pair
 
 __all__ = [
@@ -89,16 +88,8 @@ def huber(
     predictions, targets=None, *, delta=1.0, weights=None, where=None, reduction="none"
 ) -> Array:
     """Reference for :func:`jaxloss.huber`."""
-    delta = _checks.static_float("huber", "delta", delta, low=0.0, low_open=True)
-    return _pair(
-        "huber",
-        _huber,
-        predictions,
-        targets,
-        (delta,),
-        weights=weights,
-        where=where,
-        reduction=reduction,
+    return _robust._huber_call(
+        _huber, predictions, targets, delta=delta, weights=weights, where=where, reduction=reduction
     )
 
 
@@ -113,13 +104,11 @@ def smooth_l1(
     predictions, targets=None, *, beta=1.0, weights=None, where=None, reduction="none"
 ) -> Array:
     """Reference for :func:`jaxloss.smooth_l1`."""
-    beta = _checks.static_float("smooth_l1", "beta", beta, low=0.0)
-    return _pair(
-        "smooth_l1",
+    return _robust._smooth_l1_call(
         _smooth_l1,
         predictions,
         targets,
-        (beta,),
+        beta=beta,
         weights=weights,
         where=where,
         reduction=reduction,
@@ -156,14 +145,11 @@ def absolute_percentage_error(
     predictions, targets, *, eps=1e-7, weights=None, where=None, reduction="none"
 ) -> Array:
     """Reference for :func:`jaxloss.absolute_percentage_error`."""
-    fn = "absolute_percentage_error"
-    eps = _checks.static_float(fn, "eps", eps, low=0.0, low_open=True)
-    return _pair(
-        fn,
+    return _regression._absolute_percentage_error_call(
         lambda p, t, e: 100 * jnp.abs(p - t) / jnp.maximum(jnp.abs(t), e),
         predictions,
         targets,
-        (eps,),
+        eps=eps,
         weights=weights,
         where=where,
         reduction=reduction,
@@ -180,17 +166,14 @@ def root_mean_squared_error(
     reduction="none",
 ) -> Array:
     """Reference for :func:`jaxloss.root_mean_squared_error` (NaN gradient at zero error)."""
-    fn = "root_mean_squared_error"
-    p, t = _checks.predictions_targets(fn, predictions, targets)
-    axes = _checks.axes(fn, axis, p.ndim)
-    return _reduce.apply(
-        fn,
-        lambda p, t: jnp.sqrt(jnp.mean((p - t) ** 2, axis=axes)),
-        (p, t),
+    return _regression._root_mean_squared_error_call(
+        lambda p, t, axes: jnp.sqrt(jnp.mean((p - t) ** 2, axis=axes)),
+        predictions,
+        targets,
+        axis=axis,
         weights=weights,
         where=where,
         reduction=reduction,
-        axes=axes,
     )
 
 
@@ -203,18 +186,8 @@ def pinball(
     predictions, targets=None, *, tau=0.5, weights=None, where=None, reduction="none"
 ) -> Array:
     """Reference for :func:`jaxloss.pinball`."""
-    tau = _checks.static_float(
-        "pinball", "tau", tau, low=0.0, high=1.0, low_open=True, high_open=True
-    )
-    return _pair(
-        "pinball",
-        _pinball,
-        predictions,
-        targets,
-        (tau,),
-        weights=weights,
-        where=where,
-        reduction=reduction,
+    return _regression._pinball_call(
+        _pinball, predictions, targets, tau=tau, weights=weights, where=where, reduction=reduction
     )
 
 
@@ -238,17 +211,13 @@ def poisson_nll(
     reduction="none",
 ) -> Array:
     """Reference for :func:`jaxloss.poisson_nll` (PyTorch's formula)."""
-    fn = "poisson_nll"
-    log_input = _checks.static_bool(fn, "log_input", log_input)
-    full = _checks.static_bool(fn, "full", full)
-    eps = _checks.static_float(fn, "eps", eps, low=0.0)
-    return _pair(
-        fn,
+    return _likelihood._poisson_nll_call(
         _poisson_nll,
         predictions,
         targets,
-        (log_input, full, eps),
-        safe=(0.0 if log_input else 1.0, 0.0),
+        log_input=log_input,
+        full=full,
+        eps=eps,
         weights=weights,
         where=where,
         reduction=reduction,
@@ -274,17 +243,13 @@ def gaussian_nll(
     reduction="none",
 ) -> Array:
     """Reference for :func:`jaxloss.gaussian_nll`."""
-    fn = "gaussian_nll"
-    full = _checks.static_bool(fn, "full", full)
-    eps = _checks.static_float(fn, "eps", eps, low=0.0, low_open=True)
-    p, t = _checks.predictions_targets(fn, predictions, targets)
-    var = _variance_shape(fn, _checks.float_array(fn, "variance", variance), p.shape)
-    return _reduce.apply(
-        fn,
+    return _likelihood._gaussian_nll_call(
         _gaussian_nll,
-        (p, t, var),
-        (full, eps),
-        safe=(0.0, 0.0, 1.0),
+        predictions,
+        targets,
+        variance,
+        full=full,
+        eps=eps,
         weights=weights,
         where=where,
         reduction=reduction,
@@ -295,13 +260,11 @@ def charbonnier(
     predictions, targets=None, *, eps=1e-3, weights=None, where=None, reduction="none"
 ) -> Array:
     """Reference for :func:`jaxloss.charbonnier`: ``sqrt(d**2 + eps**2) - eps``."""
-    eps = _checks.static_float("charbonnier", "eps", eps, low=0.0)
-    return _pair(
-        "charbonnier",
+    return _robust._charbonnier_call(
         lambda p, t, e: jnp.sqrt((p - t) ** 2 + e**2) - e,
         predictions,
         targets,
-        (eps,),
+        eps=eps,
         weights=weights,
         where=where,
         reduction=reduction,
@@ -320,14 +283,11 @@ def _tweedie(eta, y, power):
 
 def tweedie(predictions, targets, *, power=1.5, weights=None, where=None, reduction="none"):
     """Reference for :func:`jaxloss.tweedie` (scikit-learn's unit deviance at ``exp(p)``)."""
-    power = _checks.static_float("tweedie", "power", power, low=1.0)
-    return _pair(
-        "tweedie",
+    return _likelihood._tweedie_call(
         _tweedie,
         predictions,
         targets,
-        (power,),
-        safe=(0.0, 1.0),
+        power=power,
         weights=weights,
         where=where,
         reduction=reduction,
@@ -357,17 +317,12 @@ def general_robust(
     reduction="none",
 ) -> Array:
     """Reference for :func:`jaxloss.general_robust` (Barron's formula as printed)."""
-    fn = "general_robust"
-    alpha = _checks.static_float(fn, "alpha", alpha, allow_inf=True)
-    if alpha == math.inf:
-        raise ValueError(f"{fn}: alpha must be finite or -inf, got inf")
-    scale = _checks.static_float(fn, "scale", scale, low=0.0, low_open=True)
-    return _pair(
-        fn,
+    return _robust._general_robust_call(
         _general_robust,
         predictions,
         targets,
-        (alpha, scale),
+        alpha=alpha,
+        scale=scale,
         weights=weights,
         where=where,
         reduction=reduction,
