@@ -6,6 +6,7 @@ from . import testing as testing
 from ._likelihood import gaussian_nll as gaussian_nll
 from ._likelihood import poisson_nll as poisson_nll
 from ._likelihood import tweedie as tweedie
+from ._reduce import apply_conventions as apply_conventions
 from ._regression import absolute_error as absolute_error
 from ._regression import absolute_percentage_error as absolute_percentage_error
 from ._regression import pinball as pinball
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "absolute_error",
     "absolute_percentage_error",
+    "apply_conventions",
     "catalogue",
     "charbonnier",
     "gaussian_nll",

@@ -142,3 +142,65 @@ def apply_pair(
     return apply(
         fn, core, (p, t), hyper, safe=safe, weights=weights, where=where, reduction=reduction
     )
+
+
+def apply_conventions(
+    name: str,
+    core: Callable[..., Any],
+    inputs: Sequence[ArrayLike],
+    hyper: Sequence[Any] = (),
+    *,
+    safe: Sequence[float] | None = None,
+    axes: Sequence[int] = (),
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Runs a loss of your own under jaxloss's conventions.
+
+    The machinery every jaxloss loss uses, for a custom loss: ``core(*inputs,
+    *hyper)`` computes the unreduced losses from arrays of one shape (typically a
+    ``jax.custom_vjp`` function); this adds the dtype policy (float32 arithmetic at
+    least, result in the first input's dtype), ``where`` (excluded entries are
+    replaced by ``safe`` values *before* ``core`` runs, so they add exactly zero
+    to the value and every gradient even when they hold NaN), ``weights`` and
+    ``reduction``, with jaxloss's error messages. A loss written this way can be
+    verified by :func:`jaxloss.testing.check_loss` in one call.
+
+    Args:
+      name: the loss's name, for error messages.
+      core: the unreduced loss of the input arrays followed by ``hyper``.
+      inputs: arrays of one shape; the first (the predictions) must be floating.
+      hyper: static hyperparameters passed to ``core`` after the arrays.
+      safe: per input, a value at which ``core`` and its gradient are finite
+        (default 0 for every input).
+      axes: the input axes that ``core`` reduces (empty for an elementwise loss);
+        ``weights`` and ``where`` then refer to the remaining axes.
+      weights: optional weights broadcastable to the unreduced loss.
+      where: optional boolean mask broadcastable to the unreduced loss.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The losses (``"none"``) or a scalar, in the first input's dtype.
+
+    Raises:
+      TypeError: non-floating predictions or a non-boolean ``where``.
+      ValueError: inputs of different shapes, or bad ``weights``/``where`` shapes or
+        ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> quartic = lambda p, t: (p - t) ** 4
+      >>> p, t = jnp.array([1.0, 2.0, jnp.nan]), jnp.zeros(3)
+      >>> jaxloss.apply_conventions("quartic", quartic, (p, t), reduction="mean",
+      ...                           where=jnp.array([True, True, False]))
+      Array(8.5, dtype=float32)
+    """
+    arrays = [_checks.float_array(name, "predictions", inputs[0])]
+    for i, x in enumerate(inputs[1:], 1):
+        arrays.append(_checks.data_array(name, f"inputs[{i}]", x))
+        _checks.same_shape(name, "predictions", arrays[0], f"inputs[{i}]", arrays[i])
+    return apply(
+        name, core, arrays, tuple(hyper), safe=safe, weights=weights, where=where,
+        reduction=reduction, axes=_checks.axes(name, tuple(axes), arrays[0].ndim) if axes else (),
+    )  # fmt: skip

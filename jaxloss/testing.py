@@ -36,25 +36,23 @@ backend, and returns a :class:`Report`:
 
 The loss must follow jaxloss's calling convention: ``fn(*arrays, **options,
 reduction=..., weights=..., where=...)``, returning per-element or per-example
-losses for ``reduction="none"``.
+losses for ``reduction="none"``; :func:`jaxloss.apply_conventions` gives a custom
+loss exactly that.
 
 Example:
   A custom loss verified in one call (its rule here is deliberately right):
 
   >>> import jax, jax.numpy as jnp
-  >>> from jaxloss import testing, reference
-  >>> from jaxloss._reduce import apply
+  >>> from jaxloss import apply_conventions, testing
   >>> @jax.custom_vjp
   ... def _quartic(p, t):
   ...     return (p - t) ** 4
   >>> _quartic.defvjp(lambda p, t: ((p - t) ** 4, (p, t)),
   ...                 lambda r, g: (4 * g * (r[0] - r[1]) ** 3, -4 * g * (r[0] - r[1]) ** 3))
-  >>> def quartic(p, t, *, weights=None, where=None, reduction="none"):
-  ...     return apply("quartic", _quartic, (jnp.asarray(p), jnp.asarray(t)),
-  ...                  weights=weights, where=where, reduction=reduction)
-  >>> def quartic_ref(p, t, *, weights=None, where=None, reduction="none"):
-  ...     return apply("quartic", lambda p, t: (p - t) ** 4, (jnp.asarray(p), jnp.asarray(t)),
-  ...                  weights=weights, where=where, reduction=reduction)
+  >>> def quartic(p, t, **conventions):  # weights=, where=, reduction=
+  ...     return apply_conventions("quartic", _quartic, (p, t), **conventions)
+  >>> def quartic_ref(p, t, **conventions):
+  ...     return apply_conventions("quartic", lambda p, t: (p - t) ** 4, (p, t), **conventions)
   >>> k1, k2 = jax.random.split(jax.random.key(0))
   >>> sample = (jax.random.normal(k1, (4, 3)), jax.random.normal(k2, (4, 3)))
   >>> report = testing.check_loss(quartic, quartic_ref, sample, argnums=(0, 1), name="quartic")
@@ -519,27 +517,13 @@ def check_loss(
     return report
 
 
-def _entry_spec(entry: Entry, seed: int) -> _Spec:
-    return _Spec(
-        entry.fn,
-        entry.reference,
-        entry.inputs(seed),
-        entry.argnums,
-        entry.options,
-        entry.kinks,
-        entry.edge_cases,
-        seed,
-    )
-
-
 def run_check(entry: Entry, check: str, *, seed: int = 0) -> CheckResult:
     """Runs one check on one catalogue entry (on inputs sampled for each option set)."""
     # Options may change the input domain, so each option set gets its own sample.
     results = []
     for opts in entry.options:
-        spec = _entry_spec(entry, seed)
-        spec = _Spec(spec.fn, spec.reference, entry.inputs(seed, **opts), spec.argnums, (opts,),
-                     spec.kinks, spec.edge_cases, seed)  # fmt: skip
+        spec = _Spec(entry.fn, entry.reference, entry.inputs(seed, **opts), entry.argnums, (opts,),
+                     entry.kinks, entry.edge_cases, seed)  # fmt: skip
         results.append(_run(spec, check))
         if check in ("kinks", "edge_cases"):
             break
