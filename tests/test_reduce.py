@@ -116,3 +116,34 @@ def test_integer_targets_are_accepted():
     counts = jnp.array([[0, 1, 2], [3, 4, 5]], jnp.int32)
     got = jaxloss.poisson_nll(P, counts)
     np.testing.assert_allclose(got, jaxloss.poisson_nll(P, counts.astype(jnp.float32)))
+
+
+def test_apply_conventions_for_a_users_loss():
+    def cube(p, t, *, weights=None, where=None, reduction="none"):
+        return jaxloss.apply_conventions(
+            "cube", lambda p, t: jnp.abs(p - t) ** 3, (p, t),
+            weights=weights, where=where, reduction=reduction,
+        )  # fmt: skip
+
+    bad = P.at[0, 1].set(jnp.nan)
+    value, grad = jax.value_and_grad(lambda p: cube(p, T, where=M, reduction="mean"))(bad)
+    np.testing.assert_allclose(value, (np.abs(np.asarray(P)) ** 3)[np.asarray(M)].mean(), rtol=1e-6)
+    assert float(grad[0, 1]) == 0.0 and bool(jnp.all(jnp.isfinite(grad)))
+    with pytest.raises(TypeError, match="cube: predictions must have a floating dtype"):
+        cube(jnp.ones((2,), jnp.int32), jnp.ones((2,), jnp.float32))
+    with pytest.raises(ValueError, match=r"cube: predictions and inputs\[1\] must have the same"):
+        cube(P, jnp.ones((3, 2), jnp.float32))
+
+
+def test_apply_conventions_with_a_reduced_axis_and_safe_values():
+    def row_log_norm(p, *, where=None, reduction="none"):
+        # log of the row norm: log(0) at an all-zero row, which safe=1 keeps away.
+        return jaxloss.apply_conventions("row_log_norm", lambda p: jnp.log(jnp.sum(p * p, -1)),
+                                         (p,), safe=(1.0,), axes=(-1,), where=where,
+                                         reduction=reduction)  # fmt: skip
+
+    x = P.at[1].set(0.0)
+    keep = jnp.array([True, False])
+    value, grad = jax.value_and_grad(lambda p: row_log_norm(p, where=keep, reduction="sum"))(x)
+    np.testing.assert_allclose(value, np.log(14.0), rtol=1e-6)
+    np.testing.assert_array_equal(grad[1], np.zeros(3))
