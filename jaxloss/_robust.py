@@ -294,7 +294,7 @@ def _charbonnier(p, t, eps):
     return _charbonnier_fwd(p, t, eps)[0]
 
 
-def _hypot(a, eps, one=1.0):
+def _hypot(a, eps, one: float | jax.Array = 1.0):
     """sqrt(a² + ε²) for a >= 0, ε > 0, without overflow: max · sqrt(1 + (min/max)²)."""
     hi, lo = jnp.maximum(a, eps), jnp.minimum(a, eps)
     r = lo / hi

@@ -428,7 +428,7 @@ def _check_fused_reduction(s: _Spec) -> float:
     for opts in s.options:
         per = np.asarray(jax.jit(lambda *a, o=opts: s.fn(*a, **o))(*big), np.float64)
         scale = max(float(np.mean(np.abs(per))), 1e-30)
-        for reduction, expected in (("mean", np.mean(per)), ("sum", np.sum(per))):
+        for reduction, expected in (("mean", float(np.mean(per))), ("sum", float(np.sum(per)))):
             got = float(jax.jit(lambda *a, o=opts, r=reduction: s.fn(*a, reduction=r, **o))(*big))
             e = abs(got - expected) / (scale * (per.size if reduction == "sum" else 1))
             if not e <= 1e-4:
