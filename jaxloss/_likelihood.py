@@ -320,6 +320,10 @@ def _tweedie_fwd(eta, y, power):
         dev = ylogy - y * eta - y + jnp.exp(eta)
     elif power == 2.0:
         dev = eta - jnp.log(y) + y * jnp.exp(-eta) - 1
+    elif power == 1.5:
+        # The default power in closed form: one exp and a sqrt, μ^½ = e, μ^-½ = 1/e.
+        e = jnp.exp(0.5 * eta)
+        dev = 2 * y / e + 2 * e - 4 * jnp.sqrt(y)
     else:
         a, b = 1 - power, 2 - power
         # y^b as exp(b log y): XLA's general pow is ~8x slower on CPU; exp(b · -inf) gives
@@ -331,13 +335,17 @@ def _tweedie_fwd(eta, y, power):
 
 def _tweedie_bwd(power, res, g):
     (eta, y), (a, two) = unshared(res, 1 - power, 2)
-    # 2 μ^(1-p) (μ - y), with one exp at p = 1 and p = 2.
+    # 2 μ^(1-p) (μ - y), with one exp at p = 1, 1.5 and 2.
     if power == 1.0:
         mu_a = jnp.ones_like(eta)
         g_eta = two * g * (jnp.exp(eta) - y)
     elif power == 2.0:
         mu_a = jnp.exp(-eta)
         g_eta = two * g * (1 - y * mu_a)
+    elif power == 1.5:
+        e = jnp.exp(-a * eta)  # μ^½, the one exp
+        mu_a = 1 / e
+        g_eta = two * g * (e - y * mu_a)
     else:
         mu_a = jnp.exp(a * eta)
         g_eta = two * g * mu_a * (jnp.exp(eta) - y)
@@ -345,7 +353,9 @@ def _tweedie_bwd(power, res, g):
     if power == 1.0:
         g_y = two * g * (_positive_part(y, jnp.log) - eta)
     else:
-        y_a = _positive_part(y, lambda v: jnp.exp(a * jnp.log(v)))
+        y_a = _positive_part(
+            y, jax.lax.rsqrt if power == 1.5 else lambda v: jnp.exp(a * jnp.log(v))
+        )
         g_y = two * g * (y_a - mu_a) / a
     return g_eta, g_y
 

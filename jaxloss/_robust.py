@@ -404,17 +404,27 @@ def _robust_value(z, alpha):
         return jnp.log1p(0.5 * z)
     if alpha == -math.inf:
         return -jnp.expm1(-0.5 * z)
+    # Rational forms for the two common shapes: no transcendental, no cancellation.
+    if alpha == 1.0:  # sqrt(z + 1) - 1
+        return z / (1 + jnp.sqrt(1 + z))
+    if alpha == -2.0:  # Geman-McClure
+        return 2 * z / (z + 4)
     b = abs(alpha - 2)
     # expm1/log1p keep the value accurate for small z and for alpha near 0 or 2.
     return (b / alpha) * jnp.expm1(0.5 * alpha * jnp.log1p(z / b))
 
 
-def _robust_slope(z, alpha, half, inv_b, power):
-    """2 dρ/dz = (z/b + 1)^(α/2 - 1), with the closed forms at α = 2, 0, -∞."""
+def _robust_slope(z, alpha, one, half, inv_b, power):
+    """2 dρ/dz = (z/b + 1)^(α/2 - 1), with the closed forms at α = 2, 1, 0, -2, -∞."""
     if alpha == 2.0:
         return jnp.ones_like(z)
+    if alpha == 1.0:
+        return jax.lax.rsqrt(one + z)
     if alpha == 0.0:
-        return 1 / (1 + half * z)
+        return one / (one + half * z)
+    if alpha == -2.0:
+        s = one / (one + z * inv_b)
+        return s * s
     if alpha == -math.inf:
         return jnp.exp(-half * z)
     return jnp.exp(power * jnp.log1p(z * inv_b))
@@ -433,9 +443,9 @@ def _general_robust_bwd(alpha, scale, res, g):
     finite = math.isfinite(alpha) and alpha != 2.0
     inv_b = 1 / abs(alpha - 2) if finite else 0.0
     power = 0.5 * alpha - 1 if finite else 0.0
-    (p, t), (inv_c, half, inv_b, power) = unshared(res, 1 / scale, 0.5, inv_b, power)
+    (p, t), (inv_c, one, half, inv_b, power) = unshared(res, 1 / scale, 1, 0.5, inv_b, power)
     x = (p - t) * inv_c
-    gp = g * _robust_slope(x * x, alpha, half, inv_b, power) * x * inv_c
+    gp = g * _robust_slope(x * x, alpha, one, half, inv_b, power) * x * inv_c
     return gp, -gp
 
 
