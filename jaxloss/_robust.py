@@ -396,8 +396,9 @@ def charbonnier(
 # --- general_robust
 
 
-def _robust_value(z, alpha):
-    """Barron's ρ as a function of z = (d/c)²."""
+def _robust_value(x, alpha):
+    """Barron's ρ of the scaled error x = d / c."""
+    z = x * x
     if alpha == 2.0:
         return 0.5 * z
     if alpha == 0.0:
@@ -405,8 +406,9 @@ def _robust_value(z, alpha):
     if alpha == -math.inf:
         return -jnp.expm1(-0.5 * z)
     # Rational forms for the two common shapes: no transcendental, no cancellation.
-    if alpha == 1.0:  # sqrt(z + 1) - 1
-        return z / (1 + jnp.sqrt(1 + z))
+    if alpha == 1.0:  # sqrt(x² + 1) - 1 = |x|² / (1 + hypot(x, 1)), no overflow of x²
+        a = jnp.abs(x)
+        return a * (a / (1 + _hypot(a, 1.0)))
     if alpha == -2.0:  # Geman-McClure
         return 2 * z / (z + 4)
     b = abs(alpha - 2)
@@ -414,20 +416,21 @@ def _robust_value(z, alpha):
     return (b / alpha) * jnp.expm1(0.5 * alpha * jnp.log1p(z / b))
 
 
-def _robust_slope(z, alpha, one, half, inv_b, power):
-    """2 dρ/dz = (z/b + 1)^(α/2 - 1), with the closed forms at α = 2, 1, 0, -2, -∞."""
+def _robust_dx(x, alpha, one, half, inv_b, power):
+    """dρ/dx = x (x²/b + 1)^(α/2 - 1), with the closed forms at α = 2, 1, 0, -2, -∞."""
     if alpha == 2.0:
-        return jnp.ones_like(z)
+        return x
     if alpha == 1.0:
-        return jax.lax.rsqrt(one + z)
+        return x / _hypot(jnp.abs(x), one, one)
+    z = x * x
     if alpha == 0.0:
-        return one / (one + half * z)
+        return x / (one + half * z)
     if alpha == -2.0:
         s = one / (one + z * inv_b)
-        return s * s
+        return x * s * s
     if alpha == -math.inf:
-        return jnp.exp(-half * z)
-    return jnp.exp(power * jnp.log1p(z * inv_b))
+        return x * jnp.exp(-half * z)
+    return x * jnp.exp(power * jnp.log1p(z * inv_b))
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
@@ -436,7 +439,7 @@ def _general_robust(p, t, alpha, scale):
 
 
 def _general_robust_fwd(p, t, alpha, scale):
-    return _robust_value(jnp.square((p - t) / scale), alpha), (p, t)
+    return _robust_value((p - t) / scale, alpha), (p, t)
 
 
 def _general_robust_bwd(alpha, scale, res, g):
@@ -445,7 +448,7 @@ def _general_robust_bwd(alpha, scale, res, g):
     power = 0.5 * alpha - 1 if finite else 0.0
     (p, t), (inv_c, one, half, inv_b, power) = unshared(res, 1 / scale, 1, 0.5, inv_b, power)
     x = (p - t) * inv_c
-    gp = g * _robust_slope(x * x, alpha, one, half, inv_b, power) * x * inv_c
+    gp = g * _robust_dx(x, alpha, one, half, inv_b, power) * inv_c
     return gp, -gp
 
 

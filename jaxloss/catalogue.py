@@ -378,9 +378,12 @@ ENTRIES: tuple[Entry, ...] = (
             {"alpha": 0.5, "scale": 2.0},
             {"alpha": 4.0},
         ),
-        edge_cases=tuple(
-            EdgeCase(f"error ±1e10, α = {a}", _f([1e10, -1e10], [0, 0]), {"alpha": a})
-            for a in (-math.inf, -2.0, 0.0, 1.0, 2.0)
+        edge_cases=(
+            *(
+                EdgeCase(f"error ±1e10, α = {a}", _f([1e10, -1e10], [0, 0]), {"alpha": a})
+                for a in (-math.inf, -2.0, 0.0, 1.0, 2.0)
+            ),
+            EdgeCase("error ±1e30 (x² overflows), α = 1", _f([1e30, -1e30], [0, 0])),
         ),
         peers=Peers(other="Barron's robust_loss (adaptive=False)"),
     ),
