@@ -138,3 +138,34 @@ def predictions_targets(
     t = data_array(fn, "targets", targets)
     same_shape(fn, "predictions", p, "targets", t)
     return p, t
+
+
+def static_int(fn: str, arg: str, value: object, *, low: int | None = None) -> int:
+    """Returns a static integer hyperparameter (``ignore_index``, ``blank``, ...)."""
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(f"{fn}: {arg} must be a static Python int, got a traced array")
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{fn}: {arg} must be an int, got {value!r}")
+    if low is not None and value < low:
+        raise ValueError(f"{fn}: {arg} must be >= {low}, got {value}")
+    return int(value)
+
+
+def int_array(fn: str, arg: str, x: ArrayLike) -> jax.Array:
+    """Converts integer labels (or lengths) to an array, refusing float and bool dtypes."""
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.integer):
+        raise TypeError(
+            f"{fn}: {arg} must have an integer dtype, got {x.dtype}; "
+            f"pass class indices such as {arg}.astype(jnp.int32)"
+        )
+    return x
+
+
+def axis(fn: str, value: object, ndim: int) -> int:
+    """Normalises one ``axis`` (the class or feature axis) to a non-negative int."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{fn}: axis must be an int, got {value!r}")
+    if not -ndim <= value < ndim:
+        raise ValueError(f"{fn}: axis {value} is out of range for inputs with {ndim} dimensions")
+    return int(value) % ndim

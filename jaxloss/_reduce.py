@@ -86,6 +86,23 @@ def reduce(
     return total / jnp.where(count == 0, 1, count)
 
 
+def exclude(
+    x: jax.Array, mask: jax.Array | None, safe: float | int, axes: Sequence[int] = ()
+) -> jax.Array:
+    """``x`` with the entries under ``mask=False`` replaced by ``safe``, before any math.
+
+    ``mask`` has the loss shape, i.e. ``x``'s shape without ``axes`` (the class or
+    feature axes the loss reduces); it is broadcast along them. Use this on every
+    input of a loss that is not elementwise (then :func:`reduce` the losses with the
+    same mask): excluded entries then give exactly zero gradient even if they hold
+    NaN, out-of-range labels or ``-inf``.
+    """
+    if mask is None:
+        return x
+    m = jnp.expand_dims(mask, tuple(axes)) if axes else mask
+    return jnp.where(m, x, jnp.asarray(safe, x.dtype))
+
+
 def apply(
     fn: str,
     core: Callable[..., Any],

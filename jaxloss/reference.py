@@ -30,8 +30,24 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import xlogy
 
-from . import _likelihood, _regression, _robust
+from . import (
+    _likelihood,
+    _reference_binary,
+    _reference_classification,
+    _reference_divergence,
+    _reference_margin,
+    _reference_reweighted,
+    _reference_sequence,
+    _regression,
+    _robust,
+)
 from ._reduce import apply_pair as _pair
+from ._reference_binary import *  # noqa: F403
+from ._reference_classification import *  # noqa: F403
+from ._reference_divergence import *  # noqa: F403
+from ._reference_margin import *  # noqa: F403
+from ._reference_reweighted import *  # noqa: F403
+from ._reference_sequence import *  # noqa: F403
 
 __all__ = [
     "absolute_error",
@@ -48,6 +64,12 @@ __all__ = [
     "squared_error",
     "squared_log_error",
     "tweedie",
+    *_reference_classification.__all__,
+    *_reference_reweighted.__all__,
+    *_reference_binary.__all__,
+    *_reference_margin.__all__,
+    *_reference_divergence.__all__,
+    *_reference_sequence.__all__,
 ]
 
 Array = jax.Array

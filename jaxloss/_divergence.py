@@ -1,0 +1,5 @@
+"""Divergences between distributions."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""Multiclass margin losses, sparsemax, zero-one."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

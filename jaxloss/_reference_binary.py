@@ -1,0 +1,7 @@
+"""Plain-jnp references of the classification family:
+binary and multi-label losses on probabilities, logits or margins.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

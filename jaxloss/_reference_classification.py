@@ -1,0 +1,7 @@
+"""Plain-jnp references of the classification family:
+softmax cross-entropy with integer or soft labels, NLL.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

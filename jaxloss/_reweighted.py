@@ -1,0 +1,5 @@
+"""Reweighted softmax cross-entropy: softmax focal, poly-1, generalized CE."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

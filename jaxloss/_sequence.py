@@ -1,0 +1,5 @@
+"""Sequence losses (CTC)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
