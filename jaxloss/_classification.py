@@ -1,5 +1,547 @@
-"""Softmax cross-entropy with integer or soft labels, NLL."""
+r"""Softmax cross-entropy with integer or probability labels, and negative log-likelihood.
+
+The gradient rules save the logits, the labels and one number per example (the
+log-normaliser :math:`\operatorname{lse} = \log\sum_c e^{x_c}`) and recompute the
+softmax :math:`p = e^{x - \operatorname{lse}}` in the backward pass. No one-hot
+array is ever built: label smoothing needs only the per-example sum of the logits
+in the forward pass and a constant in the backward pass. A rule that saved the
+softmax instead would write an extra [examples, classes] buffer; measured on CPU at
+[4096, 32768] float32, recomputing ``exp`` costs less than that write (see
+``benchmarks/classification.py``).
+
+Logits of ``-inf`` are masks: such a class has probability 0, adds nothing to the
+loss (also under label smoothing, which spreads its mass over the finite classes
+only) and gets gradient 0. Integer labels outside ``[0, classes)`` (negative ones
+included) give a NaN loss for that example, never a silently wrong class;
+:func:`jaxloss.testing.check_labels` reports them.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from . import _checks
+from ._fusion import unshared
+from ._reduce import compute_dtype, exclude, mask_of, reduce
+
+__all__ = [
+    "negative_log_likelihood",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_with_integer_labels",
+]
+
+
+# --- shared pieces
+
+
+def _gather(x: jax.Array, labels: jax.Array, axis: int) -> jax.Array:
+    """``x`` at ``labels`` along ``axis`` (squeezed); NaN for labels out of range."""
+    idx = jnp.expand_dims(labels, axis)
+    out = jnp.take_along_axis(x, idx, axis, mode="fill", fill_value=jnp.nan,
+                              wrap_negative_indices=False)  # fmt: skip
+    return jnp.squeeze(out, axis)
+
+
+def _class_weight_of(class_weights: jax.Array, labels: jax.Array) -> jax.Array:
+    """``class_weights[labels]``, NaN for labels out of range."""
+    out = jnp.take_along_axis(class_weights, labels.reshape(-1), 0, mode="fill",
+                              fill_value=jnp.nan, wrap_negative_indices=False)  # fmt: skip
+    return out.reshape(labels.shape)
+
+
+def _onehot(labels: jax.Array, shape: tuple[int, ...], axis: int) -> jax.Array:
+    """Boolean ``class == label`` along ``axis`` (built inside a fusion, never stored)."""
+    iota = jax.lax.broadcasted_iota(labels.dtype, shape, axis)
+    return iota == jnp.expand_dims(labels, axis)
+
+
+def _logsumexp(x: jax.Array, axis: int) -> jax.Array:
+    m = jax.lax.stop_gradient(jnp.max(x, axis, keepdims=True))
+    return jnp.squeeze(m, axis) + jnp.log(jnp.sum(jnp.exp(x - m), axis))
+
+
+def _finite_count(x: jax.Array, axis: int, dtype) -> jax.Array:
+    """How many classes have a logit above ``-inf`` (the support label smoothing spreads over)."""
+    return jnp.sum(x > -jnp.inf, axis, dtype=dtype)
+
+
+def _class_axis(fn: str, logits: jax.Array, axis: object) -> int:
+    if logits.ndim == 0:
+        raise ValueError(f"{fn}: logits must have a class axis, got a scalar")
+    return _checks.axis(fn, axis, logits.ndim)
+
+
+def _labels_for(fn: str, arg: str, logits: jax.Array, labels: ArrayLike, ax: int) -> jax.Array:
+    y = _checks.int_array(fn, "labels", labels)
+    expected = logits.shape[:ax] + logits.shape[ax + 1 :]
+    if y.shape != expected:
+        raise ValueError(
+            f"{fn}: labels must have the shape of {arg} without its class axis {ax}, "
+            f"{expected}, got {y.shape}; pass class indices, not one-hot vectors "
+            f"(softmax_cross_entropy takes probability labels)"
+        )
+    return y
+
+
+def _class_weights(fn: str, class_weights: ArrayLike | None, classes: int) -> jax.Array | None:
+    if class_weights is None:
+        return None
+    cw = _checks.float_array(fn, "class_weights", class_weights)
+    if cw.shape != (classes,):
+        raise ValueError(
+            f"{fn}: class_weights must have one weight per class, shape ({classes},), "
+            f"got {cw.shape}"
+        )
+    return cw
+
+
+def _reduce_weighted(fn, losses, *, label_weight, weights, mask, reduction):
+    """``reduce``, except that with class weights ``"mean"`` divides by the summed
+    class weights of the counted examples (PyTorch's ``cross_entropy``/``nll_loss``)."""
+    if label_weight is None or reduction != "mean":
+        return reduce(fn, losses, weights=weights, mask=mask, reduction=reduction)
+    total = reduce(fn, losses, weights=weights, mask=mask, reduction="sum")
+    count = reduce(fn, label_weight, weights=weights, mask=mask, reduction="sum")
+    return total / jnp.where(count == 0, 1, count)
+
+
+# --- integer labels
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
+def _ce_int(x, y, cw, axis, smoothing, z_loss):
+    return _ce_int_fwd(x, y, cw, axis, smoothing, z_loss)[0]
+
+
+def _ce_int_fwd(x, y, cw, axis, smoothing, z_loss):
+    lse = _logsumexp(x, axis)
+    nll = lse - _gather(x, y, axis)
+    wy = None if cw is None else _class_weight_of(cw, y)
+    loss = nll if wy is None else wy * nll
+    count = None
+    if smoothing:
+        count = _finite_count(x, axis, x.dtype)
+        finite = x > -jnp.inf
+        if cw is None:
+            wsum, wx = count, jnp.sum(jnp.where(finite, x, 0), axis)
+        else:
+            w = jnp.expand_dims(cw, tuple(a for a in range(x.ndim) if a != axis))
+            wf = jnp.where(finite, w, 0)
+            wsum, wx = jnp.sum(wf, axis), jnp.sum(jnp.where(finite, w * x, 0), axis)
+        loss = (1 - smoothing) * loss + smoothing * (lse * wsum - wx) / count
+    if z_loss:
+        loss = loss + z_loss * lse * lse
+    return loss, (x, y, cw, lse, count)
+
+
+def _ce_int_bwd(axis, smoothing, z_loss, res, g):
+    x, y, cw, lse, count = res
+    (x, lse), (one_minus, eps, two_z) = unshared((x, lse), 1 - smoothing, smoothing, 2 * z_loss)
+    wy = None if cw is None else _class_weight_of(cw, y)
+    # ∂ℓ/∂x = a·p − b·onehot − c_k·finite, per example a, b and per class c.
+    hit = g if wy is None else g * wy
+    a = hit
+    if smoothing:
+        hit = hit * one_minus
+        if cw is None:
+            a = g  # (1-ε)·g + ε·g: the smoothing target sums to one as well
+        else:
+            w = jnp.expand_dims(cw, tuple(i for i in range(x.ndim) if i != axis))
+            wsum = jnp.sum(jnp.where(x > -jnp.inf, w, 0), axis)
+            a = hit + eps * g * wsum / count
+    if z_loss:
+        a = a + two_z * g * lse
+    p = jnp.exp(x - jnp.expand_dims(lse, axis))
+    dx = jnp.expand_dims(a, axis) * p
+    dx = jnp.where(_onehot(y, x.shape, axis), dx - jnp.expand_dims(hit, axis), dx)
+    if smoothing:
+        spread = jnp.expand_dims(eps * g / count, axis)
+        if cw is not None:
+            spread = spread * jnp.expand_dims(cw, tuple(i for i in range(x.ndim) if i != axis))
+        dx = jnp.where(x > -jnp.inf, dx - spread, dx)
+    return dx, None, None
+
+
+_ce_int.defvjp(_ce_int_fwd, _ce_int_bwd)
+
+
+def _ce_int_call(
+    core,
+    logits,
+    labels,
+    *,
+    axis,
+    class_weights,
+    ignore_index,
+    label_smoothing,
+    z_loss,
+    weights,
+    where,
+    reduction,
+    fn="softmax_cross_entropy_with_integer_labels",
+):
+    """Argument handling shared by the loss and its reference."""
+    x = _checks.float_array(fn, "logits", logits)
+    ax = _class_axis(fn, x, axis)
+    y = _labels_for(fn, "logits", x, labels, ax)
+    smoothing = _checks.static_float(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    z = _checks.static_float(fn, "z_loss", z_loss, low=0.0)
+    cw = _class_weights(fn, class_weights, x.shape[ax])
+    reduction = _checks.reduction(fn, reduction)
+    dtype = compute_dtype(x) if cw is None else compute_dtype(x, cw)
+    mask = mask_of(fn, where, y.shape)
+    if ignore_index is not None:
+        keep = y != _checks.static_int(fn, "ignore_index", ignore_index)
+        mask = keep if mask is None else mask & keep
+    xs = exclude(x.astype(dtype), mask, 0.0, (ax,))
+    ys = exclude(y, mask, 0)
+    cws = None if cw is None else cw.astype(dtype)
+    losses = core(xs, ys, cws, ax, smoothing, z)
+    label_weight = None if cws is None else _class_weight_of(cws, ys)
+    out = _reduce_weighted(fn, losses, label_weight=label_weight, weights=weights, mask=mask,
+                           reduction=reduction)  # fmt: skip
+    return out.astype(x.dtype)
+
+
+def softmax_cross_entropy_with_integer_labels(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: int = -1,
+    class_weights: ArrayLike | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Softmax cross-entropy against integer class labels.
+
+    optax's ``softmax_cross_entropy_with_integer_labels``, PyTorch's
+    ``cross_entropy`` with class-index targets (``weight``, ``ignore_index``,
+    ``label_smoothing``) and Keras's ``SparseCategoricalCrossentropy``, plus
+    PaLM's z-loss. With :math:`\operatorname{lse} = \log\sum_c e^{x_c}`,
+    :math:`p = \operatorname{softmax}(x)`, class weights :math:`w` (all 1 by
+    default), smoothing :math:`\varepsilon` spread over the :math:`C'` classes
+    whose logit is finite (all :math:`C` of them unless some are ``-inf``), and
+    z-loss coefficient :math:`z`:
+
+    .. math::
+
+        \ell = (1-\varepsilon)\, w_y (\operatorname{lse} - x_y)
+             + \frac{\varepsilon}{C'} \sum_{c} w_c (\operatorname{lse} - x_c)
+             + z \operatorname{lse}^2,
+
+        \frac{\partial \ell}{\partial x_k} = \Big((1-\varepsilon) w_y
+             + \frac{\varepsilon}{C'}\sum_c w_c + 2 z \operatorname{lse}\Big)\, p_k
+             - (1-\varepsilon)\, w_y [k = y] - \frac{\varepsilon}{C'} w_k .
+
+    The rule computes this with one ``exp`` per logit in each pass and without a
+    one-hot array. ``reduction="mean"`` divides by the number of counted examples,
+    or, with ``class_weights``, by the summed class weights of their labels
+    :math:`\sum_n w_{y_n}` (PyTorch's normalisation), times ``weights`` if given.
+
+    Conventions: ``ignore_index`` entries behave exactly like ``where=False``
+    (zero loss and gradient; an all-ignored mean is 0). A ``-inf`` logit is a
+    mask: that class gets probability 0, no smoothing mass and gradient 0, so the
+    loss stays finite unless the label itself is masked (then it is ``+inf``,
+    with finite gradients). A label outside ``[0, C)`` (negative included) gives
+    a NaN loss. There is no kink: the loss is smooth in the logits.
+
+    Args:
+      logits: unnormalised scores, any float dtype, classes along ``axis``.
+      labels: integer class indices, the shape of ``logits`` without ``axis``.
+      axis: the class axis (``1`` for PyTorch's [N, C, H, W] layout).
+      class_weights: optional per-class weights, shape ``(C,)`` (PyTorch's ``weight``).
+      ignore_index: a label value whose entries are excluded (PyTorch's default
+        is -100; here nothing is ignored unless asked).
+      label_smoothing: :math:`\varepsilon \in [0, 1]` (PyTorch's semantics: the
+        target is :math:`(1-\varepsilon)\,\text{onehot} + \varepsilon / C`).
+      z_loss: coefficient of :math:`\operatorname{lse}^2` (PaLM uses 1e-4).
+      weights: optional per-example weights, broadcastable to ``labels.shape``.
+      where: optional boolean mask, broadcastable to ``labels.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      Per-example losses of shape ``labels.shape`` (``"none"``) or a scalar, in
+      the dtype of ``logits``.
+
+    Raises:
+      TypeError: non-float ``logits``, non-integer ``labels``, non-static hyperparameters.
+      ValueError: ``labels`` not shaped like ``logits`` without ``axis``, a bad
+        ``axis``, ``class_weights`` not of shape ``(C,)``, ``label_smoothing``
+        outside [0, 1], ``z_loss < 0`` or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logits = jnp.array([[2.0, 0.0, -jnp.inf], [0.0, 0.0, 0.0]])
+      >>> jaxloss.softmax_cross_entropy_with_integer_labels(logits, jnp.array([0, 2]))
+      Array([0.12692809, 1.0986123 ], dtype=float32)
+      >>> jaxloss.softmax_cross_entropy_with_integer_labels(
+      ...     logits, jnp.array([0, -100]), ignore_index=-100, reduction="mean")
+      Array(0.12692809, dtype=float32)
+
+    References:
+      Szegedy et al., "Rethinking the Inception Architecture", CVPR 2016 (label
+      smoothing); Chowdhery et al., "PaLM", 2022 (z-loss).
+    """
+    return _ce_int_call(
+        _ce_int, logits, labels, axis=axis, class_weights=class_weights,
+        ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss,
+        weights=weights, where=where, reduction=reduction,
+    )  # fmt: skip
+
+
+# --- probability labels
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _ce_soft(x, t, axis, smoothing):
+    return _ce_soft_fwd(x, t, axis, smoothing)[0]
+
+
+def _smoothed(x, t, axis, smoothing):
+    """The smoothed target and, when smoothing, the per-example finite-class count."""
+    if not smoothing:
+        return t, None
+    count = _finite_count(x, axis, x.dtype)
+    finite = x > -jnp.inf
+    spread = jnp.where(finite, jnp.expand_dims(smoothing / count, axis), 0)
+    return (1 - smoothing) * t + spread, count
+
+
+def _ce_soft_fwd(x, t, axis, smoothing):
+    lse = _logsumexp(x, axis)
+    ts, count = _smoothed(x, t, axis, smoothing)
+    # Zero-target classes add exactly 0, even where the logit is -inf (a mask). The
+    # select keeps this forward autodiff-correct in t as well (∂/∂t = x, or 0 at a mask),
+    # which nested differentiation (a cotangent that depends on the loss) relies on.
+    tx = jnp.sum(ts * jnp.where((x > -jnp.inf) | (ts != 0), x, 0), axis)
+    mass = jnp.sum(ts, axis)
+    return lse * mass - tx, (x, t, lse, mass, count)
+
+
+def _ce_soft_bwd(axis, smoothing, res, g):
+    x, t, lse, mass, count = res
+    (x, t, lse, mass), (one_minus,) = unshared((x, t, lse, mass), 1 - smoothing)
+    if smoothing:
+        finite = x > -jnp.inf
+        ts = (1 - smoothing) * t + jnp.where(finite, jnp.expand_dims(smoothing / count, axis), 0)
+    else:
+        ts = t
+    ge = jnp.expand_dims(g, axis)
+    lse_e = jnp.expand_dims(lse, axis)
+    dx = ge * (jnp.expand_dims(mass, axis) * jnp.exp(x - lse_e) - ts)
+    # ∂ℓ/∂t_c = (1-ε)(lse − x_c): +inf at a masked class, taken as 0 there.
+    dt = jnp.where(x > -jnp.inf, ge * (lse_e - x), 0)
+    if smoothing:
+        dt = dt * one_minus
+    return dx, dt
+
+
+_ce_soft.defvjp(_ce_soft_fwd, _ce_soft_bwd)
+
+
+def _ce_soft_call(core, logits, labels, *, axis, label_smoothing, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    fn = "softmax_cross_entropy"
+    x = _checks.float_array(fn, "logits", logits)
+    ax = _class_axis(fn, x, axis)
+    t = _checks.data_array(fn, "labels", labels)
+    if jnp.issubdtype(t.dtype, jnp.integer) and t.ndim == x.ndim - 1:
+        raise TypeError(
+            f"{fn}: labels are integer class indices of shape {t.shape}; this loss takes "
+            f"probability labels shaped like logits {x.shape}: use "
+            f"softmax_cross_entropy_with_integer_labels"
+        )
+    _checks.same_shape(fn, "logits", x, "labels", t)
+    smoothing = _checks.static_float(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    reduction = _checks.reduction(fn, reduction)
+    dtype = compute_dtype(x, t) if jnp.issubdtype(t.dtype, jnp.floating) else compute_dtype(x)
+    loss_shape = x.shape[:ax] + x.shape[ax + 1 :]
+    mask = mask_of(fn, where, loss_shape)
+    xs = exclude(x.astype(dtype), mask, 0.0, (ax,))
+    ts = exclude(t.astype(dtype), mask, 0.0, (ax,))
+    losses = core(xs, ts, ax, smoothing)
+    return reduce(fn, losses, weights=weights, mask=mask, reduction=reduction).astype(x.dtype)
+
+
+def softmax_cross_entropy(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: int = -1,
+    label_smoothing: float = 0.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Softmax cross-entropy against probability (soft) labels.
+
+    optax's ``softmax_cross_entropy``, PyTorch's ``cross_entropy`` with
+    probability targets and Keras's ``CategoricalCrossentropy``. With
+    :math:`\operatorname{lse} = \log\sum_c e^{x_c}`, :math:`p = \operatorname{softmax}(x)`
+    and the (smoothed) target :math:`t' = (1-\varepsilon)\, t + \varepsilon / C'`
+    (:math:`C'` = classes with a finite logit, :math:`C` unless some are ``-inf``):
+
+    .. math::
+
+        \ell = \sum_c t'_c (\operatorname{lse} - x_c), \qquad
+        \frac{\partial \ell}{\partial x_k} = \Big(\sum_c t'_c\Big) p_k - t'_k, \qquad
+        \frac{\partial \ell}{\partial t_k} = (1-\varepsilon)(\operatorname{lse} - x_k).
+
+    Labels need not sum to one (the gradient's :math:`\sum_c t'_c` factor keeps it
+    exact); they are differentiable, e.g. for a learned teacher.
+
+    Conventions: a class with zero target adds exactly 0 even when its logit is
+    ``-inf`` (a mask), and such a class gets no smoothing mass and logit gradient 0.
+    The label gradient :math:`\operatorname{lse} - x_k` is ``+inf`` at a masked
+    class; the rule returns 0 there. Positive target mass on a masked class gives
+    a ``+inf`` loss (finite gradients).
+
+    Args:
+      logits: unnormalised scores, any float dtype, classes along ``axis``.
+      labels: target probabilities, the shape of ``logits``.
+      axis: the class axis.
+      label_smoothing: :math:`\varepsilon \in [0, 1]`, as PyTorch and optax's
+        ``smooth_labels``.
+      weights: optional per-example weights, broadcastable to the loss shape
+        (``logits.shape`` without ``axis``).
+      where: optional boolean mask, broadcastable to the loss shape.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      Per-example losses (``"none"``) or a scalar, in the dtype of ``logits``.
+
+    Raises:
+      TypeError: non-float ``logits``, or integer class indices as ``labels``.
+      ValueError: ``labels`` not shaped like ``logits``, a bad ``axis``,
+        ``label_smoothing`` outside [0, 1] or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logits = jnp.array([[2.0, 0.0, -jnp.inf]])
+      >>> jaxloss.softmax_cross_entropy(logits, jnp.array([[0.5, 0.5, 0.0]]))
+      Array([1.1269281], dtype=float32)
+
+    References:
+      Szegedy et al., "Rethinking the Inception Architecture", CVPR 2016.
+    """
+    return _ce_soft_call(
+        _ce_soft, logits, labels, axis=axis, label_smoothing=label_smoothing, weights=weights,
+        where=where, reduction=reduction,
+    )  # fmt: skip
+
+
+# --- negative log-likelihood
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _nll(lp, y, cw, axis):
+    return _nll_fwd(lp, y, cw, axis)[0]
+
+
+def _nll_fwd(lp, y, cw, axis):
+    loss = -_gather(lp, y, axis)
+    if cw is not None:
+        loss = _class_weight_of(cw, y) * loss
+    return loss, (lp, y, cw)
+
+
+def _nll_bwd(axis, res, g):
+    lp, y, cw = res
+    gy = g if cw is None else g * _class_weight_of(cw, y)
+    dlp = jnp.where(_onehot(y, lp.shape, axis), -jnp.expand_dims(gy, axis),
+                    jnp.zeros((), lp.dtype))  # fmt: skip
+    return dlp, None, None
+
+
+_nll.defvjp(_nll_fwd, _nll_bwd)
+
+
+def _nll_call(core, log_probs, labels, *, axis, class_weights, ignore_index, weights, where,
+              reduction):  # fmt: skip
+    """Argument handling shared by the loss and its reference."""
+    fn = "negative_log_likelihood"
+    lp = _checks.float_array(fn, "log_probs", log_probs)
+    ax = _class_axis(fn, lp, axis)
+    y = _labels_for(fn, "log_probs", lp, labels, ax)
+    cw = _class_weights(fn, class_weights, lp.shape[ax])
+    reduction = _checks.reduction(fn, reduction)
+    dtype = compute_dtype(lp) if cw is None else compute_dtype(lp, cw)
+    mask = mask_of(fn, where, y.shape)
+    if ignore_index is not None:
+        keep = y != _checks.static_int(fn, "ignore_index", ignore_index)
+        mask = keep if mask is None else mask & keep
+    lps = exclude(lp.astype(dtype), mask, 0.0, (ax,))
+    ys = exclude(y, mask, 0)
+    cws = None if cw is None else cw.astype(dtype)
+    losses = core(lps, ys, cws, ax)
+    label_weight = None if cws is None else _class_weight_of(cws, ys)
+    out = _reduce_weighted(fn, losses, label_weight=label_weight, weights=weights, mask=mask,
+                           reduction=reduction)  # fmt: skip
+    return out.astype(lp.dtype)
+
+
+def negative_log_likelihood(
+    log_probs: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: int = -1,
+    class_weights: ArrayLike | None = None,
+    ignore_index: int | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Negative log-likelihood of integer labels under given log-probabilities.
+
+    PyTorch's ``nll_loss``: :math:`\ell = -w_y\, \mathrm{lp}_y`, with class weights
+    :math:`w` (all 1 by default). The input is not normalised here; pass
+    ``jax.nn.log_softmax`` output (or use
+    :func:`softmax_cross_entropy_with_integer_labels` on logits, which is faster).
+
+    .. math::
+
+        \ell = -w_y\, \mathrm{lp}_y, \qquad
+        \frac{\partial \ell}{\partial\, \mathrm{lp}_k} = -w_y\, [k = y].
+
+    ``reduction="mean"`` divides by the summed class weights of the counted labels
+    (PyTorch's normalisation), or by their number without ``class_weights``.
+    ``ignore_index`` entries behave like ``where=False``; labels outside
+    ``[0, C)`` give NaN. The loss is linear: no kinks.
+
+    Args:
+      log_probs: log-probabilities, any float dtype, classes along ``axis``.
+      labels: integer class indices, the shape of ``log_probs`` without ``axis``.
+      axis: the class axis (``1`` for PyTorch's [N, C, ...] layout).
+      class_weights: optional per-class weights, shape ``(C,)``.
+      ignore_index: a label value whose entries are excluded.
+      weights: optional per-example weights, broadcastable to ``labels.shape``.
+      where: optional boolean mask, broadcastable to ``labels.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      Per-example losses (``"none"``) or a scalar, in the dtype of ``log_probs``.
+
+    Raises:
+      TypeError: non-float ``log_probs`` or non-integer ``labels``.
+      ValueError: mismatched shapes, a bad ``axis`` or ``class_weights`` shape, or
+        an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> lp = jnp.log(jnp.array([[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]]))
+      >>> jaxloss.negative_log_likelihood(lp, jnp.array([0, 2]),
+      ...                                 class_weights=jnp.array([1.0, 1.0, 2.0]))
+      Array([0.6931472 , 0.44628707], dtype=float32)
+    """
+    return _nll_call(
+        _nll, log_probs, labels, axis=axis, class_weights=class_weights,
+        ignore_index=ignore_index, weights=weights, where=where, reduction=reduction,
+    )  # fmt: skip

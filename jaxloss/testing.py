@@ -179,8 +179,13 @@ def _is_float(x: Any) -> bool:
 
 
 def _cast(args: Sequence[Any], dtype: Any) -> tuple[Any, ...]:
-    """Casts the floating arrays among ``args`` to ``dtype``, leaving the others."""
-    return tuple(jnp.asarray(a, dtype) if _is_float(a) else jnp.asarray(a) for a in args)
+    """Casts the floating arrays among ``args`` to ``dtype`` and integer ones (labels,
+    lengths) to int32, which exists with or without x64; leaves the others."""
+    return tuple(
+        jnp.asarray(a, dtype) if _is_float(a) else jnp.asarray(np.asarray(a).astype(np.int32))
+        if jnp.issubdtype(np.asarray(a).dtype, jnp.integer) else jnp.asarray(a)
+        for a in args
+    )  # fmt: skip
 
 
 def _cotangent(shape: tuple[int, ...], dtype: Any, seed: int) -> jax.Array:
@@ -428,7 +433,13 @@ def _check_fused_reduction(s: _Spec) -> float:
     for opts in s.options:
         per = np.asarray(jax.jit(lambda *a, o=opts: s.fn(*a, **o))(*big), np.float64)
         scale = max(float(np.mean(np.abs(per))), 1e-30)
-        for reduction, expected in (("mean", float(np.mean(per))), ("sum", float(np.sum(per)))):
+        # The mean's normaliser is the loss's own (class-weighted losses divide by the
+        # summed class weights): take it from the reference, in float64.
+        with jax.enable_x64(True):
+            ref_sum = float(s.reference(*_cast(big, jnp.float64), **opts, reduction="sum"))
+            ref_mean = float(s.reference(*_cast(big, jnp.float64), **opts, reduction="mean"))
+        mean = float(np.sum(per)) * (ref_mean / ref_sum) if ref_sum else float(np.mean(per))
+        for reduction, expected in (("mean", mean), ("sum", float(np.sum(per)))):
             got = float(jax.jit(lambda *a, o=opts, r=reduction: s.fn(*a, reduction=r, **o))(*big))
             e = abs(got - expected) / (scale * (per.size if reduction == "sum" else 1))
             if not e <= 1e-4:
