@@ -6,12 +6,15 @@ generalized cross-entropy replaces ``-log p_y`` by the Box-Cox transform
 ``(1 - p_y^q) / q``.
 
 Every rule writes its own stable log-softmax along ``axis`` (any axis: ``[N, C,
-H, W]`` with ``axis=1`` works): the forward computes ``exp`` once per element in
-each of its passes, and saves the inputs plus one or two per-example arrays (the
-log-sum-exp and a row sum the gradient needs), so that the backward is a single
-elementwise pass that recomputes ``p = exp(x - lse)``. ``g`` is the cotangent of
-the per-example losses; ``lse`` and the saved row sums keep the class axis (size
-1) so that they broadcast against the logits.
+H, W]`` with ``axis=1`` works) and saves only its inputs and the per-example
+log-sum-exp ``lse`` (keeping the class axis, size 1, so that it broadcasts;
+generalized CE also saves ``p_y^q`` per example). The forward is two fused passes
+over the logits (max and sum of exp; the loss), the backward one or two more (the
+row sum the focal and poly gradients need; the gradient), each computing
+``exp`` once per element and none writing an [N, C] intermediate: on XLA:CPU a
+select, or an intermediate shared by two reductions, would be written to a fresh
+buffer, which costs more than recomputing an ``exp`` (hence ``max`` floors rather
+than ``where`` in the forwards). ``g`` is the cotangent of the per-example losses.
 
 ``-inf`` logits are masks: a class with ``p_c = 0`` and a zero target
 contributes exactly 0 to the value and gets a zero gradient. A row whose logits
@@ -44,13 +47,14 @@ def _logsumexp(x, axis):
     return m + jnp.log(jnp.sum(jnp.exp(x - m), axis, keepdims=True))
 
 
-def _xlogp(w, logp):
-    """``w · log p`` with ``0 · log 0 = 0``: a zero weight on a ``-inf`` logit adds nothing.
+def _floor_log(logp):
+    """``log p`` floored at the dtype's lowest finite value, so that ``0 · log 0 = 0``.
 
-    The select is on ``log p``, not on the product, so that autodiff of the forward
-    (second derivatives go through it) still sees ``∂/∂w = log p`` at ``w = 0``.
+    A ``max``, not a select: XLA:CPU fuses it into the reduction, where a select would
+    make it write the [N, C] intermediate to a fresh buffer first. A positive weight on
+    a ``-inf`` logit then gives an enormous finite term instead of ``inf``.
     """
-    return w * jnp.where((w == 0) & (logp == -jnp.inf), 0, logp)
+    return jnp.maximum(logp, jnp.finfo(logp.dtype).min)
 
 
 def _finite_log(logp):
@@ -59,14 +63,18 @@ def _finite_log(logp):
     return jnp.where(logp == -jnp.inf, 0, logp)
 
 
-def _power(q, gamma):
+def _power(q, gamma, exponent=None):
     """``q^γ`` for ``q`` in [0, 1]: multiplications for small integer γ, a square root
-    for ½, ``exp(γ log q)`` otherwise (XLA's general pow is slower); ``0^γ = 0`` for γ > 0."""
+    for ½, ``exp(γ log q)`` otherwise (XLA's general pow is slower); ``0^γ = 0`` for γ > 0.
+
+    ``exponent`` is γ as an array from :func:`unshared` in a backward rule (a Python
+    float there would be merged with the forward's and broadcast to a fresh buffer).
+    """
     if gamma.is_integer() and gamma <= 8:
         return jax.lax.integer_pow(q, int(gamma))
     if gamma == 0.5:
         return jnp.sqrt(q)
-    return jnp.exp(gamma * jnp.log(q))
+    return jnp.exp((gamma if exponent is None else exponent) * jnp.log(q))
 
 
 def _sum_to(x, shape):
@@ -104,7 +112,7 @@ def _softmax_focal(x, y, a, axis, gamma):
     return _softmax_focal_fwd(x, y, a, axis, gamma)[0]
 
 
-def _focal_slope(t, p, logp, q, gamma, tiny, lowest):
+def _focal_slope(t, p, logp, q, gamma, tiny, lowest, gam):
     """``v_c = p_c ∂ℓ/∂p_c = t_c (γ p_c log p_c / (1 - p_c) - 1)`` with ``t = α y (1-p)^γ``.
 
     ``γ p log p / (1 - p) → -γ`` as ``p → 1``, where ``t = 0``: the quotient's
@@ -115,37 +123,38 @@ def _focal_slope(t, p, logp, q, gamma, tiny, lowest):
     if gamma == 0.0:
         return -t
     r = p * jnp.maximum(logp, lowest) / jnp.maximum(q, tiny)
-    return t * (gamma * r - 1)
+    return t * (gam * r - 1)
 
 
 def _softmax_focal_fwd(x, y, a, axis, gamma):
     lse = _logsumexp(x, axis)
     logp = x - lse
     p = jnp.exp(logp)
-    q = 1 - p
-    t = a * y if gamma == 0.0 else a * y * _power(q, gamma)
-    loss = jnp.sum(_xlogp(-t, logp), axis)  # +0, not -0, where every t is 0
-    fi = jnp.finfo(x.dtype)
-    sv = jnp.sum(_focal_slope(t, p, logp, q, gamma, fi.tiny, fi.min), axis, keepdims=True)
-    return loss, (x, y, a, lse, sv)
+    t = a * y if gamma == 0.0 else a * y * _power(1 - p, gamma)
+    return jnp.sum(-t * _floor_log(logp), axis), (x, y, a, lse)
 
 
 def _softmax_focal_bwd(axis, gamma, res, g):
     fi = jnp.finfo(res[0].dtype)
-    (x, y, a, lse, sv), (one, tiny, lowest) = unshared(res, 1, fi.tiny, fi.min)
+    (x, y, a, lse), (one, tiny, lowest, gam) = unshared(res, 1, fi.tiny, fi.min, gamma)
     g = jnp.expand_dims(g, axis)
     logp = x - lse
     p = jnp.exp(logp)
     q = one - p
-    qg = one if gamma == 0.0 else _power(q, gamma)
-    ay = a * y
-    t = ay if gamma == 0.0 else ay * qg
-    gx = g * (_focal_slope(t, p, logp, q, gamma, tiny, lowest) - p * sv)
-    # ∂ℓ/∂y_c = -α_c (1-p_c)^γ log p_c, taken as 0 where p_c = 0 (log p_c = -inf).
+    qg = one if gamma == 0.0 else _power(q, gamma, gam)
+    t = a * y if gamma == 0.0 else a * y * qg
+    v = _focal_slope(t, p, logp, q, gamma, tiny, lowest, gam)
+    # The row sum is taken here, not saved by the forward: there it would share its
+    # [N, C] intermediates with the loss's reduction, and XLA:CPU would write them
+    # to fresh buffers (measured 3x slower); here it fuses with the gradient.
+    gx = g * (v - p * jnp.sum(v, axis, keepdims=True))
+    # ∂ℓ/∂y_c = -α_c (1-p_c)^γ log p_c, taken as 0 where p_c = 0 (log p_c = -inf),
+    # recomputed from a separate barrier so as not to share intermediates with gx.
+    (x, lse, a), (one, gam) = unshared((x, lse, a), 1, gamma)
+    logp = x - lse
+    qg = one if gamma == 0.0 else _power(one - jnp.exp(logp), gamma, gam)
     dw = -g * qg * _finite_log(logp)
-    gy = a * dw
-    ga = _sum_to(y * dw, a.shape)
-    return gx, gy, ga
+    return gx, a * dw, _sum_to(y * dw, a.shape)
 
 
 _softmax_focal.defvjp(_softmax_focal_fwd, _softmax_focal_bwd)
@@ -292,19 +301,21 @@ def _poly_cross_entropy_fwd(x, y, axis, epsilon):
     logp = x - lse
     p = jnp.exp(logp)
     # CE + ε Σ y (1 - p), optax's form (equal to ε (1 - p_t) for labels summing to 1).
-    loss = jnp.sum(epsilon * (y - y * p) - _xlogp(y, logp), axis)
-    # The gradient's row term: Σ y + ε p_t.
-    c = jnp.sum(y + epsilon * (y * p), axis, keepdims=True)
-    return loss, (x, y, lse, c)
+    return jnp.sum(epsilon * (y - y * p) - y * _floor_log(logp), axis), (x, y, lse)
 
 
 def _poly_cross_entropy_bwd(axis, epsilon, res, g):
-    (x, y, lse, c), (one, eps) = unshared(res, 1, epsilon)
+    (x, y, lse), (one, eps) = unshared(res, 1, epsilon)
     g = jnp.expand_dims(g, axis)
     logp = x - lse
     p = jnp.exp(logp)
+    # The row term Σ y + ε p_t is summed here rather than saved (see softmax_focal).
+    c = jnp.sum(y + eps * (y * p), axis, keepdims=True)
     gx = g * (p * c - y * (one + eps * p))
-    gy = g * (eps * (one - p) - _finite_log(logp))
+    # From a separate barrier, so as not to share [N, C] intermediates with gx.
+    (x, lse), (one, eps) = unshared((x, lse), 1, epsilon)
+    logp = x - lse
+    gy = g * (eps * (one - jnp.exp(logp)) - _finite_log(logp))
     return gx, gy
 
 
