@@ -1,5 +1,1014 @@
-"""Binary and multi-label losses on probabilities, logits or margins."""
+"""Binary and multi-label losses on probabilities, logits or margins.
+
+Binary cross-entropy on probabilities (PyTorch's clamped logs), sigmoid
+cross-entropy on logits (with ``pos_weight`` and label smoothing), sigmoid focal
+loss, the margin losses of linear classifiers (hinge, squared hinge, perceptron,
+soft margin) and PyTorch's multi-label soft margin loss.
+
+Same structure as :mod:`jaxloss._regression`: a public wrapper, a private
+``custom_vjp`` function whose rule saves only its inputs, and the shared reduction.
+``g`` is the cotangent of the unreduced loss.
+
+The logit losses share one numerical scheme. With ``e = exp(-|x|)``, the one
+transcendental per element and pass besides a ``log1p``,
+
+* ``softplus(±x) = log1p(e) + max(±x, 0)``, so ``-log σ(x)`` and ``-log σ(-x)``
+  never overflow;
+* ``σ(x) = max(e, sign x) / (1 + e)`` and ``σ(-x) = max(e, -sign x) / (1 + e)``:
+  both sigmoids from the one ``exp``, without a select, each with full relative
+  precision (``1 - σ(x)`` is never formed by subtraction, so the gradient of a
+  confident correct prediction is ``-e/(1+e)``, not a rounded 0);
+* a coefficient times ``max(±x, 0)`` is taken as 0 when the coefficient is 0, so
+  an infinite logit on the side its label ignores costs exactly 0 (``-inf``
+  logits work as masks) instead of ``0 · inf = NaN``.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from . import _checks, _reduce
+from ._fusion import unshared
+
+__all__ = [
+    "binary_cross_entropy",
+    "hinge",
+    "multilabel_soft_margin",
+    "perceptron",
+    "sigmoid_binary_cross_entropy",
+    "sigmoid_focal",
+    "soft_margin",
+    "squared_hinge",
+]
+
+# PyTorch's binary_cross_entropy: each log clamped at -100, and the backward's
+# denominator p(1 - p) floored at 1e-12.
+_LOG_FLOOR = -100.0
+_BCE_EPS = 1e-12
+# Logits beyond this are clipped where a backward rule multiplies a linear term by
+# a factor that vanishes there (exp(-1e30) = 0 in every float dtype), so that an
+# infinite logit gives 0 · 1e30 = 0 rather than 0 · inf = NaN.
+_BIG = 1e30
+
+
+# --- shared argument handling
+
+
+def _pair(
+    fn: str, first: str, second: str, inputs: ArrayLike, labels: ArrayLike, *, signed: bool
+) -> tuple[jax.Array, jax.Array]:
+    """Checks a (predictions, labels) pair: floating predictions, real labels, one shape.
+
+    ``signed`` losses take targets in {-1, +1}: boolean targets are refused there,
+    since False would silently mean 0 rather than -1.
+    """
+    x = _checks.float_array(fn, first, inputs)
+    y = _checks.data_array(fn, second, labels)
+    if signed and y.dtype == jnp.bool_:
+        raise TypeError(
+            f"{fn}: {second} must be -1 or +1, got a boolean array; "
+            f"convert {{0, 1}} labels with 2 * {second} - 1"
+        )
+    _checks.same_shape(fn, first, x, second, y)
+    return x, y
+
+
+def _weight_array(fn: str, arg: str, value: ArrayLike, like: tuple[jax.Array, ...]) -> jax.Array:
+    """A real weight array; a Python number takes the inputs' compute dtype, not float64."""
+    w = _checks.data_array(fn, arg, value)
+    if w.dtype == jnp.bool_:
+        raise TypeError(f"{fn}: {arg} must be a number or a numeric array, got booleans")
+    if getattr(w, "weak_type", False) or not jnp.issubdtype(w.dtype, jnp.floating):
+        w = w.astype(_reduce.compute_dtype(*like))
+    return w
+
+
+def _elementwise(fn, core, inputs, hyper=(), *, safe=None, weights, where, reduction):
+    return _reduce.apply(
+        fn, core, inputs, hyper, safe=safe, weights=weights, where=where, reduction=reduction
+    )
+
+
+# --- shared numerics of the logit losses
+
+
+def _relu_terms(x, a, b):
+    """``a·max(-x, 0) + b·max(x, 0)``, with a zero coefficient giving 0 even at an infinite x.
+
+    Written as ``c·A`` so that autodiff of it (which differentiates a rule's forward
+    pass in higher-order derivatives) still gives ``|x|`` with respect to a zero ``c``.
+    """
+    c = jnp.where(x < 0, a, b)
+    ax = jnp.abs(x)
+    return c * jnp.where(c == 0, jnp.minimum(ax, jnp.finfo(x.dtype).max), ax)
+
+
+def _sigmoids(x, one):
+    """``(e, σ(x)(1+e), σ(-x)(1+e), 1/(1+e))`` with ``e = exp(-|x|)``: one exp, no select."""
+    e = jnp.exp(-jnp.abs(x))
+    s = jnp.sign(x)
+    return e, jnp.maximum(e, s), jnp.maximum(e, -s), one / (one + e)
+
+
+def _at_finite(x, grad):
+    """The gradient with respect to labels or weights, taken as 0 at infinite logits."""
+    return jnp.where(jnp.isinf(x), 0, grad)
+
+
+# --- binary_cross_entropy
+
+
+@jax.custom_vjp
+def _binary_cross_entropy(p, y):
+    return _binary_cross_entropy_fwd(p, y)[0]
+
+
+def _binary_cross_entropy_fwd(p, y):
+    # log1p(-p) keeps 1 - p accurate for small p, as PyTorch's kernel does.
+    log_p = jnp.maximum(jnp.log(p), _LOG_FLOOR)
+    log_q = jnp.maximum(jnp.log1p(-p), _LOG_FLOOR)
+    return y * (log_q - log_p) - log_q, (p, y)
+
+
+def _binary_cross_entropy_bwd(res, g):
+    (p, y), (one, eps, floor) = unshared(res, 1, _BCE_EPS, _LOG_FLOOR)
+    # PyTorch's backward: (p - y) / max(p (1 - p), 1e-12), finite at p = 0 and 1.
+    gp = g * (p - y) / jnp.maximum(p * (one - p), eps)
+    # The derivative of the clamped value (PyTorch's is -logit(p), infinite at 0 and 1).
+    gy = g * (jnp.maximum(jnp.log1p(-p), floor) - jnp.maximum(jnp.log(p), floor))
+    return gp, gy
+
+
+_binary_cross_entropy.defvjp(_binary_cross_entropy_fwd, _binary_cross_entropy_bwd)
+
+
+def _binary_cross_entropy_call(core, probabilities, labels, *, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    fn = "binary_cross_entropy"
+    p, y = _pair(fn, "probabilities", "labels", probabilities, labels, signed=False)
+    return _elementwise(
+        fn, core, (p, y), safe=(0.5, 0.5), weights=weights, where=where, reduction=reduction
+    )
+
+
+def binary_cross_entropy(
+    probabilities: ArrayLike,
+    labels: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Binary cross-entropy of probabilities, PyTorch's ``binary_cross_entropy``.
+
+    The negative log-likelihood of labels ``y`` in [0, 1] (hard 0/1 or soft) under
+    independent Bernoulli predictions ``p``. Keras's ``BinaryCrossentropy`` (which
+    clips ``p`` to [1e-7, 1 - 1e-7] instead, and averages the last axis). Prefer
+    :func:`sigmoid_binary_cross_entropy` on logits: it is exact where ``p``
+    rounds to 0 or 1. Each log is clamped at -100, as in PyTorch, so the value is
+    at most 100 per element.
+
+    .. math::
+
+        \ell = -\bigl(y \max(\log p, -100) + (1 - y) \max(\log(1 - p), -100)\bigr)
+
+    .. math::
+
+        \frac{\partial \ell}{\partial p} = \frac{p - y}{\max(p(1 - p), 10^{-12})},
+        \qquad \frac{\partial \ell}{\partial y} = \max(\log(1 - p), -100)
+        - \max(\log p, -100).
+
+    The gradient with respect to ``p`` is PyTorch's: it equals
+    ``-y/p + (1-y)/(1-p)`` wherever ``p(1 - p) >= 1e-12`` and stays finite at
+    ``p = 0`` and ``p = 1`` (``-y · 1e12`` and ``(1 - y) · 1e12``; 0 where the label
+    agrees). The gradient with respect to ``y`` is the derivative of the clamped
+    value, ±100 at ``p`` in {0, 1} (PyTorch's ``-logit(p)`` is infinite there).
+
+    Args:
+      probabilities: probabilities in [0, 1], any float dtype and shape.
+      labels: labels in [0, 1] of the same shape (hard or soft; integer and
+        boolean dtypes are accepted).
+      weights: optional weights broadcastable to ``probabilities.shape``.
+      where: optional boolean mask broadcastable to ``probabilities.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of ``probabilities``.
+      Probabilities outside [0, 1] give NaN (PyTorch raises); labels outside
+      [0, 1] are not checked and extend the formula linearly.
+
+    Raises:
+      TypeError: integer or boolean ``probabilities``.
+      ValueError: mismatched shapes or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.binary_cross_entropy(jnp.array([0.9, 0.2, 0.0]), jnp.array([1.0, 0.5, 1.0]))
+      Array([  0.10536051,   0.91629076, 100.        ], dtype=float32)
+    """
+    return _binary_cross_entropy_call(
+        _binary_cross_entropy,
+        probabilities,
+        labels,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- sigmoid_binary_cross_entropy
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _sigmoid_bce(x, y, pw, smoothing):
+    return _sigmoid_bce_fwd(x, y, pw, smoothing)[0]
+
+
+def _smooth(y, smoothing):
+    return y if smoothing == 0.0 else y * (1 - smoothing) + 0.5 * smoothing
+
+
+def _sigmoid_bce_fwd(x, y, pw, smoothing):
+    ys = _smooth(y, smoothing)
+    log_part = jnp.log1p(jnp.exp(-jnp.abs(x)))
+    if pw is None:
+        # softplus(-x) y + softplus(x) (1 - y) = log1p(e) + y max(-x, 0) + (1 - y) max(x, 0)
+        return log_part + _relu_terms(x, ys, 1 - ys), (x, y, pw)
+    a = pw * ys
+    b = 1 - ys
+    return (a + b) * log_part + _relu_terms(x, a, b), (x, y, pw)
+
+
+def _sigmoid_bce_bwd(smoothing, res, g):
+    (x, y, pw), (one, keep, half) = unshared(res, 1, 1 - smoothing, 0.5 * smoothing)
+    ys = y * keep + half if smoothing else y
+    e, sp, sn, u = _sigmoids(x, one)
+    b = one - ys
+    a = ys if pw is None else pw * ys
+    # ∂ℓ/∂x = b σ(x) - a σ(-x): two products, so both tails keep full precision.
+    gx = g * (u * (b * sp - a * sn))
+    if pw is None:
+        # ∂ℓ/∂y = softplus(-x) - softplus(x) = -x.
+        gy = _at_finite(x, -g * keep * x)
+        return gx, gy, None
+    softplus_neg = jnp.log1p(e) + jnp.maximum(-x, 0)  # softplus(-x)
+    softplus_pos = softplus_neg + x
+    gy = _at_finite(x, g * keep * (pw * softplus_neg - softplus_pos))
+    gpw = _at_finite(x, g * ys * softplus_neg)
+    return gx, gy, gpw
+
+
+_sigmoid_bce.defvjp(_sigmoid_bce_fwd, _sigmoid_bce_bwd)
+
+
+def _sigmoid_bce_call(
+    core, logits, labels, *, pos_weight, label_smoothing, weights, where, reduction
+):
+    """Argument handling shared by the loss and its reference."""
+    fn = "sigmoid_binary_cross_entropy"
+    x, y = _pair(fn, "logits", "labels", logits, labels, signed=False)
+    smoothing = _checks.static_float(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    if pos_weight is None:
+        return _elementwise(
+            fn,
+            lambda x, y, s: core(x, y, None, s),
+            (x, y),
+            (smoothing,),
+            weights=weights,
+            where=where,
+            reduction=reduction,
+        )
+    pw = _weight_array(fn, "pos_weight", pos_weight, (x, y))
+    _checks.broadcastable(fn, "pos_weight", pw, x.shape, "the logits' shape")
+    return _elementwise(
+        fn,
+        core,
+        (x, y, jnp.broadcast_to(pw, x.shape)),
+        (smoothing,),
+        safe=(0.0, 0.0, 1.0),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+def sigmoid_binary_cross_entropy(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    pos_weight: ArrayLike | None = None,
+    label_smoothing: float = 0.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Sigmoid cross-entropy of logits: independent binary (multi-label) classification.
+
+    optax's ``sigmoid_binary_cross_entropy`` (same argument names and order),
+    PyTorch's ``binary_cross_entropy_with_logits`` (same ``pos_weight``), Keras's
+    ``BinaryCrossentropy(from_logits=True)`` (same ``label_smoothing``, before its
+    mean over the last axis). Labels may be soft (any value in [0, 1]).
+
+    With smoothed labels :math:`y' = y(1 - \epsilon) + \epsilon/2` and positive
+    weight :math:`w_+` (``pos_weight``, default 1):
+
+    .. math::
+
+        \ell = -w_+ y' \log\sigma(x) - (1 - y')\log\sigma(-x)
+             = w_+ y' \operatorname{softplus}(-x) + (1 - y')\operatorname{softplus}(x)
+
+    .. math::
+
+        \frac{\partial \ell}{\partial x} = (1 - y')\,\sigma(x) - w_+ y'\,\sigma(-x),
+        \qquad \frac{\partial \ell}{\partial y} = (1 - \epsilon)\bigl(w_+
+        \operatorname{softplus}(-x) - \operatorname{softplus}(x)\bigr),
+        \qquad \frac{\partial \ell}{\partial w_+} = y' \operatorname{softplus}(-x).
+
+    Computed from one ``exp(-|x|)`` per element and pass, finite for any finite
+    logit. Infinite logits: a logit of ``-inf`` with label 0 (or ``+inf`` with
+    label 1) costs exactly 0 with gradient 0, so ``-inf`` works as a mask; the
+    opposite label gives ``+inf`` (the true value) with the finite logit gradient
+    ``-w_+ y'`` (or ``1 - y'``). At infinite logits the gradients with respect to
+    ``labels`` and ``pos_weight`` are taken as 0 (the loss is not finite on any
+    neighbourhood of the label there).
+
+    Args:
+      logits: logits, any float dtype and shape (``[..., classes]`` for multi-label).
+      labels: labels in [0, 1] of the same shape (integer and boolean dtypes are
+        accepted); values outside [0, 1] are not checked and extend the formula
+        linearly.
+      pos_weight: optional weight of the positive term, broadcastable to
+        ``logits.shape``: a scalar, or one per class (shape ``(classes,)``) as in
+        PyTorch. Differentiable.
+      label_smoothing: ``ε`` in [0, 1]; labels become ``y(1 - ε) + ε/2``.
+      weights: optional weights broadcastable to ``logits.shape``.
+      where: optional boolean mask broadcastable to ``logits.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of ``logits``.
+
+    Raises:
+      TypeError: integer or boolean ``logits``; a traced ``label_smoothing``.
+      ValueError: mismatched shapes, a ``pos_weight`` that does not broadcast to
+        the logits' shape, ``label_smoothing`` outside [0, 1] or an unknown
+        ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([2.0, -1.0, -jnp.inf, 30.0])
+      >>> jaxloss.sigmoid_binary_cross_entropy(x, jnp.array([1.0, 1.0, 0.0, 0.0]))
+      Array([ 0.126928 ,  1.3132617,  0.       , 30.       ], dtype=float32)
+      >>> jaxloss.sigmoid_binary_cross_entropy(x[:2], jnp.array([1.0, 1.0]), pos_weight=2.0)
+      Array([0.253856 , 2.6265235], dtype=float32)
+
+    References:
+      Goodfellow et al., "Deep Learning", 2016, §3.13 and §6.2.2.2.
+    """
+    return _sigmoid_bce_call(
+        _sigmoid_bce,
+        logits,
+        labels,
+        pos_weight=pos_weight,
+        label_smoothing=label_smoothing,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- sigmoid_focal
+
+
+def _power(q, gamma):
+    """q ** γ: repeated products for small integer γ, exp(γ log q) otherwise (0 at q = 0)."""
+    if gamma == int(gamma) and gamma <= 8:
+        return q ** int(gamma)
+    return jnp.exp(gamma * jnp.log(q))
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _sigmoid_focal(x, y, alpha, gamma):
+    return _sigmoid_focal_fwd(x, y, alpha, gamma)[0]
+
+
+def _sigmoid_focal_fwd(x, y, alpha, gamma):
+    e = jnp.exp(-jnp.abs(x))
+    loss = jnp.log1p(e) + _relu_terms(x, y, 1 - y)  # the cross-entropy
+    if gamma != 0.0:
+        s = jnp.sign(x)
+        # 1 - p_t = y σ(-x) + (1 - y) σ(x), from the same e.
+        q = (y * jnp.maximum(e, -s) + (1 - y) * jnp.maximum(e, s)) / (1 + e)
+        loss = loss * _power(q, gamma)
+    if alpha is not None:
+        loss = loss * ((1 - alpha) + (2 * alpha - 1) * y)
+    return loss, (x, y)
+
+
+def _sigmoid_focal_bwd(alpha, gamma, res, g):
+    a0, a1 = (1.0, 0.0) if alpha is None else (1 - alpha, 2 * alpha - 1)
+    tiny = jnp.finfo(res[0].dtype).tiny
+    (x, y), (one, big, small, gam, a0, a1) = unshared(res, 1, _BIG, tiny, gamma, a0, a1)
+    e, sp, sn, u = _sigmoids(x, one)
+    b = one - y
+    # The cross-entropy with x clipped: equal for |x| <= 1e30, finite at ±inf, where
+    # the factors multiplying it below vanish.
+    xc = jnp.clip(x, -big, big)
+    ce = jnp.log1p(e) + y * jnp.maximum(-xc, 0) + b * jnp.maximum(xc, 0)
+    dce = u * (b * sp - y * sn)  # σ(x) - y
+    if gamma == 0.0:
+        w, gx, gy = one, dce, -x
+    else:
+        # 1 - p_t = u d; the ratios σ(x)σ(-x)/(1 - p_t) = u e / d and ce/(1 - p_t) stay
+        # bounded (d >= e), so no (1 - p_t)^(γ-1) is formed; d = 0 only where ce = 0.
+        d = y * sn + b * sp
+        dm = jnp.maximum(d, small)
+        w = _power(u * d, gamma)
+        gx = dce + gam * ((ce * (u * e)) / dm) * (b - y)
+        gy = -x + gam * (ce * (sn - sp)) / dm
+    at = a0 + a1 * y
+    grad_x = g * (at * w) * gx
+    grad_y = _at_finite(x, g * w * (at * gy + a1 * ce))
+    return grad_x, grad_y
+
+
+_sigmoid_focal.defvjp(_sigmoid_focal_fwd, _sigmoid_focal_bwd)
+
+
+def _sigmoid_focal_call(core, logits, labels, *, alpha, gamma, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    fn = "sigmoid_focal"
+    x, y = _pair(fn, "logits", "labels", logits, labels, signed=False)
+    if alpha is not None:
+        alpha = _checks.static_float(fn, "alpha", alpha, low=0.0, high=1.0)
+    gamma = _checks.static_float(fn, "gamma", gamma, low=0.0)
+    return _elementwise(
+        fn, core, (x, y), (alpha, gamma), weights=weights, where=where, reduction=reduction
+    )
+
+
+def sigmoid_focal(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    alpha: float | None = None,
+    gamma: float = 2.0,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Sigmoid focal loss: cross-entropy down-weighted on well-classified examples.
+
+    optax's ``sigmoid_focal_loss`` (same arguments), torchvision's
+    ``ops.sigmoid_focal_loss`` (which defaults to ``alpha=0.25``; pass it
+    explicitly), Keras's ``BinaryFocalCrossentropy(from_logits=True,
+    apply_class_balancing=alpha is not None)``. For dense detection and other
+    heavily imbalanced binary or multi-label problems. ``gamma=0`` without
+    ``alpha`` is :func:`sigmoid_binary_cross_entropy`. Labels may be soft.
+
+    With :math:`q = 1 - p_t = y\,\sigma(-x) + (1 - y)\,\sigma(x)`,
+    :math:`\mathrm{ce}` the sigmoid cross-entropy and
+    :math:`\alpha_t = \alpha y + (1 - \alpha)(1 - y)` (1 when ``alpha`` is None):
+
+    .. math::
+
+        \ell = \alpha_t\, q^\gamma\, \mathrm{ce}, \qquad
+        \mathrm{ce} = y \operatorname{softplus}(-x) + (1 - y) \operatorname{softplus}(x)
+
+    .. math::
+
+        \frac{\partial \ell}{\partial x} = \alpha_t q^\gamma \Bigl(\sigma(x) - y
+            + \gamma\,\mathrm{ce}\,\frac{\sigma(x)\sigma(-x)}{q}(1 - 2y)\Bigr),
+
+    .. math::
+
+        \frac{\partial \ell}{\partial y} = q^\gamma \Bigl((2\alpha - 1)\,\mathrm{ce}
+            + \alpha_t\bigl(-x + \gamma\,\mathrm{ce}\,\frac{\sigma(-x) - \sigma(x)}{q}\bigr)\Bigr)
+
+    (without ``alpha`` the ``2α - 1`` term is absent). The rule never forms
+    :math:`q^{\gamma-1}`, which is infinite at ``q = 0`` for ``γ < 1``: the
+    ratios above are bounded, and the gradients are finite for every ``γ >= 0``
+    and every finite or infinite logit. Infinite logits behave as in
+    :func:`sigmoid_binary_cross_entropy`: 0 with gradient 0 on the matching hard
+    label, ``+inf`` with a finite logit gradient otherwise, and label gradient 0.
+
+    Args:
+      logits: logits, any float dtype and shape.
+      labels: labels in [0, 1] of the same shape (integer and boolean dtypes are
+        accepted).
+      alpha: weight in [0, 1] of the positive term (and ``1 - alpha`` of the
+        negative one), or ``None`` for no weighting.
+      gamma: focusing exponent ``γ >= 0``. Small integers are computed by
+        products, others as ``exp(γ log q)``.
+      weights: optional weights broadcastable to ``logits.shape``.
+      where: optional boolean mask broadcastable to ``logits.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of ``logits``.
+
+    Raises:
+      TypeError: integer or boolean ``logits``; traced ``alpha`` or ``gamma``.
+      ValueError: mismatched shapes, ``alpha`` outside [0, 1], ``gamma < 0`` or an
+        unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x, y = jnp.array([3.0, -1.0, 0.0]), jnp.array([1.0, 1.0, 0.0])
+      >>> jaxloss.sigmoid_focal(x, y, alpha=0.25, gamma=2.0)
+      Array([2.7320832e-05, 1.7546709e-01, 1.2996510e-01], dtype=float32)
+
+    References:
+      Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
+    """
+    return _sigmoid_focal_call(
+        _sigmoid_focal,
+        logits,
+        labels,
+        alpha=alpha,
+        gamma=gamma,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- hinge, squared_hinge, perceptron
+
+
+def _step(m, zero):
+    """1 where m > 0, else 0 (the subgradient 0 at m = 0), without a select."""
+    return jnp.maximum(jnp.sign(m), zero)
+
+
+@jax.custom_vjp
+def _hinge(s, y):
+    return _hinge_fwd(s, y)[0]
+
+
+def _hinge_fwd(s, y):
+    return jnp.maximum(1 - y * s, 0), (s, y)
+
+
+def _hinge_bwd(res, g):
+    (s, y), (one, zero) = unshared(res, 1, 0)
+    active = g * _step(one - y * s, zero)
+    return -y * active, _at_finite(s, -s * active)
+
+
+_hinge.defvjp(_hinge_fwd, _hinge_bwd)
+
+
+@jax.custom_vjp
+def _squared_hinge(s, y):
+    return _squared_hinge_fwd(s, y)[0]
+
+
+def _squared_hinge_fwd(s, y):
+    h = jnp.maximum(1 - y * s, 0)
+    return h * h, (s, y)
+
+
+def _squared_hinge_bwd(res, g):
+    (s, y), (one, zero) = unshared(res, 1, 0)
+    h = -2 * g * jnp.maximum(one - y * s, zero)
+    return y * h, _at_finite(s, s * h)
+
+
+_squared_hinge.defvjp(_squared_hinge_fwd, _squared_hinge_bwd)
+
+
+@jax.custom_vjp
+def _perceptron(s, y):
+    return _perceptron_fwd(s, y)[0]
+
+
+def _perceptron_fwd(s, y):
+    return jnp.maximum(-(y * s), 0), (s, y)
+
+
+def _perceptron_bwd(res, g):
+    (s, y), (zero,) = unshared(res, 0)
+    active = g * _step(-(y * s), zero)
+    return -y * active, _at_finite(s, -s * active)
+
+
+_perceptron.defvjp(_perceptron_fwd, _perceptron_bwd)
+
+
+def _margin_call(fn, core, predictor_outputs, targets, *, weights, where, reduction):
+    """Argument handling shared by the margin losses and their references."""
+    s, y = _pair(fn, "predictor_outputs", "targets", predictor_outputs, targets, signed=True)
+    return _elementwise(fn, core, (s, y), weights=weights, where=where, reduction=reduction)
+
+
+def hinge(
+    predictor_outputs: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Hinge loss ``max(0, 1 - y s)`` of a binary classifier's score, targets ±1.
+
+    optax's ``hinge_loss`` (same arguments); Keras's ``Hinge`` before its mean
+    over the last axis and without its conversion of {0, 1} labels. The loss of
+    soft-margin support vector machines: zero once an example is on the right side
+    with margin at least 1.
+
+    .. math::
+
+        \ell = \max(0,\, 1 - y s), \qquad
+        \frac{\partial \ell}{\partial s} = -y\,[y s < 1], \qquad
+        \frac{\partial \ell}{\partial y} = -s\,[y s < 1].
+
+    At the kink ``y s = 1`` the rule takes the subgradient 0 (autodiff of optax's
+    ``jnp.maximum`` gives half of ``-y`` there). At an infinite score the gradient
+    with respect to ``targets`` is taken as 0.
+
+    Args:
+      predictor_outputs: scores (decision-function values), any float dtype and shape.
+      targets: targets of the same shape, -1 or +1 (integer dtypes are accepted;
+        other real values are used as given, as a signed weight).
+      weights: optional weights broadcastable to ``predictor_outputs.shape``.
+      where: optional boolean mask broadcastable to ``predictor_outputs.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of
+      ``predictor_outputs``.
+
+    Raises:
+      TypeError: integer or boolean ``predictor_outputs``, boolean ``targets``
+        (convert {0, 1} labels with ``2 * labels - 1``).
+      ValueError: mismatched shapes or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.hinge(jnp.array([2.0, 0.5, -1.0]), jnp.array([1.0, 1.0, 1.0]))
+      Array([0. , 0.5, 2. ], dtype=float32)
+
+    References:
+      Cortes and Vapnik, "Support-Vector Networks", Machine Learning 1995.
+    """
+    return _margin_call(
+        "hinge",
+        _hinge,
+        predictor_outputs,
+        targets,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+def squared_hinge(
+    predictor_outputs: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Squared hinge loss ``max(0, 1 - y s)²``, targets ±1.
+
+    Keras's ``SquaredHinge`` per element: Keras also averages the last axis and
+    silently converts targets that are all 0 or 1 to ±1; here targets are used as
+    given (write ``2 * labels - 1``) and ``reduction="mean"`` averages every
+    element. The L2-SVM loss: differentiable, with a gradient that grows with the
+    violation.
+
+    .. math::
+
+        \ell = \max(0,\, 1 - y s)^2, \qquad
+        \frac{\partial \ell}{\partial s} = -2y \max(0,\, 1 - y s), \qquad
+        \frac{\partial \ell}{\partial y} = -2s \max(0,\, 1 - y s).
+
+    Continuously differentiable: no kink (the gradient is 0 at ``y s = 1``). At an
+    infinite score the gradient with respect to ``targets`` is taken as 0.
+
+    Args:
+      predictor_outputs: scores (decision-function values), any float dtype and shape.
+      targets: targets of the same shape, -1 or +1 (integer dtypes are accepted;
+        other real values are used as given, as a signed weight).
+      weights: optional weights broadcastable to ``predictor_outputs.shape``.
+      where: optional boolean mask broadcastable to ``predictor_outputs.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of
+      ``predictor_outputs``.
+
+    Raises:
+      TypeError: integer or boolean ``predictor_outputs``, boolean ``targets``
+        (convert {0, 1} labels with ``2 * labels - 1``).
+      ValueError: mismatched shapes or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.squared_hinge(jnp.array([2.0, 0.5, -1.0]), jnp.array([1.0, 1.0, 1.0]))
+      Array([0.  , 0.25, 4.  ], dtype=float32)
+    """
+    return _margin_call(
+        "squared_hinge",
+        _squared_hinge,
+        predictor_outputs,
+        targets,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+def perceptron(
+    predictor_outputs: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Perceptron loss ``max(0, -y s)``, targets ±1.
+
+    optax's ``perceptron_loss`` (same arguments). Zero on every correctly signed
+    score, whatever its margin: the loss whose subgradient steps are Rosenblatt's
+    perceptron updates.
+
+    .. math::
+
+        \ell = \max(0,\, -y s), \qquad
+        \frac{\partial \ell}{\partial s} = -y\,[y s < 0], \qquad
+        \frac{\partial \ell}{\partial y} = -s\,[y s < 0].
+
+    At the kink ``y s = 0`` the rule takes the subgradient 0 (autodiff of optax's
+    ``jnp.maximum`` gives half of ``-y`` there). At an infinite score the gradient
+    with respect to ``targets`` is taken as 0.
+
+    Args:
+      predictor_outputs: scores (decision-function values), any float dtype and shape.
+      targets: targets of the same shape, -1 or +1 (integer dtypes are accepted;
+        other real values are used as given, as a signed weight).
+      weights: optional weights broadcastable to ``predictor_outputs.shape``.
+      where: optional boolean mask broadcastable to ``predictor_outputs.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of
+      ``predictor_outputs``.
+
+    Raises:
+      TypeError: integer or boolean ``predictor_outputs``, boolean ``targets``
+        (convert {0, 1} labels with ``2 * labels - 1``).
+      ValueError: mismatched shapes or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.perceptron(jnp.array([2.0, 0.5, -1.0]), jnp.array([1.0, -1.0, 1.0]))
+      Array([0. , 0.5, 1. ], dtype=float32)
+
+    References:
+      Rosenblatt, "The Perceptron", Psychological Review 1958.
+    """
+    return _margin_call(
+        "perceptron",
+        _perceptron,
+        predictor_outputs,
+        targets,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- soft_margin
+
+
+@jax.custom_vjp
+def _soft_margin(x, y):
+    return _soft_margin_fwd(x, y)[0]
+
+
+def _soft_margin_fwd(x, y):
+    z = -(y * x)
+    return jnp.log1p(jnp.exp(-jnp.abs(z))) + jnp.maximum(z, 0), (x, y)
+
+
+def _soft_margin_bwd(res, g):
+    (x, y), (one,) = unshared(res, 1)
+    z = -(y * x)
+    e = jnp.exp(-jnp.abs(z))
+    sig = g * jnp.maximum(e, jnp.sign(z)) / (one + e)  # g σ(-y x)
+    return -y * sig, _at_finite(x, -x * sig)
+
+
+_soft_margin.defvjp(_soft_margin_fwd, _soft_margin_bwd)
+
+
+def _soft_margin_call(core, predictions, targets, *, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    fn = "soft_margin"
+    x, y = _pair(fn, "predictions", "targets", predictions, targets, signed=True)
+    return _elementwise(fn, core, (x, y), weights=weights, where=where, reduction=reduction)
+
+
+def soft_margin(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Soft margin (logistic) loss ``log(1 + exp(-y x))``, targets ±1.
+
+    PyTorch's ``soft_margin_loss``: the two-class logistic loss written for ±1
+    targets, a smooth hinge. For ``y`` in {-1, +1} it equals
+    ``sigmoid_binary_cross_entropy(x, (1 + y) / 2)``. Computed as
+    ``softplus(-y x)`` in the stable form, exact for any ``|x|`` (PyTorch's
+    ``log(1 + exp(-y x))`` overflows to ``inf`` beyond ``-y x ≈ 89`` in float32).
+
+    .. math::
+
+        \ell = \log(1 + e^{-y x}), \qquad
+        \frac{\partial \ell}{\partial x} = -y\,\sigma(-y x), \qquad
+        \frac{\partial \ell}{\partial y} = -x\,\sigma(-y x).
+
+    Smooth, no kink. An infinite prediction of the right sign costs 0 with
+    gradient 0, of the wrong sign ``+inf`` with the finite gradient ``-y``; at an
+    infinite prediction the gradient with respect to ``targets`` is taken as 0.
+
+    Args:
+      predictions: scores, any float dtype and shape.
+      targets: targets of the same shape, -1 or +1 (integer dtypes are accepted).
+      weights: optional weights broadcastable to ``predictions.shape``.
+      where: optional boolean mask broadcastable to ``predictions.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-element losses (``"none"``) or a scalar, in the dtype of ``predictions``.
+
+    Raises:
+      TypeError: integer or boolean ``predictions``, boolean ``targets``.
+      ValueError: mismatched shapes or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> jaxloss.soft_margin(jnp.array([2.0, 0.0, 200.0]), jnp.array([1.0, -1.0, -1.0]))
+      Array([1.269280e-01, 6.931472e-01, 2.000000e+02], dtype=float32)
+    """
+    return _soft_margin_call(
+        _soft_margin, predictions, targets, weights=weights, where=where, reduction=reduction
+    )
+
+
+# --- multilabel_soft_margin
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _multilabel_soft_margin(x, y, w, axis):
+    return _multilabel_soft_margin_fwd(x, y, w, axis)[0]
+
+
+def _multilabel_soft_margin_fwd(x, y, w, axis):
+    log_part = jnp.log1p(jnp.exp(-jnp.abs(x)))
+    if w is None:
+        per_class = log_part + _relu_terms(x, y, 1 - y)
+    else:
+        per_class = w * log_part + _relu_terms(x, w * y, w * (1 - y))
+    return jnp.sum(per_class, axis=axis) / x.shape[axis], (x, y, w)
+
+
+def _multilabel_soft_margin_bwd(axis, res, g):
+    (x, y, w), (one, inv_c) = unshared(res, 1, 1 / res[0].shape[axis])
+    e, sp, sn, u = _sigmoids(x, one)
+    g = jnp.expand_dims(g, axis) * inv_c
+    gw = g if w is None else g * w
+    b = one - y
+    gx = gw * (u * (b * sp - y * sn))
+    gy = _at_finite(x, -gw * x)
+    if w is None:
+        return gx, gy, None
+    ce = jnp.log1p(e) + y * jnp.maximum(-x, 0) + b * jnp.maximum(x, 0)
+    return gx, gy, _at_finite(x, g * ce)
+
+
+_multilabel_soft_margin.defvjp(_multilabel_soft_margin_fwd, _multilabel_soft_margin_bwd)
+
+
+def _multilabel_soft_margin_call(
+    core, logits, labels, *, class_weights, axis, weights, where, reduction
+):
+    """Argument handling shared by the loss and its reference."""
+    fn = "multilabel_soft_margin"
+    x, y = _pair(fn, "logits", "labels", logits, labels, signed=False)
+    if x.ndim == 0:
+        raise ValueError(f"{fn}: logits must have a class axis, got a scalar")
+    ax = _checks.axis(fn, axis, x.ndim)
+    if class_weights is None:
+        return _reduce.apply(
+            fn,
+            lambda x, y, a: core(x, y, None, a),
+            (x, y),
+            (ax,),
+            axes=(ax,),
+            weights=weights,
+            where=where,
+            reduction=reduction,
+        )
+    w = _weight_array(fn, "class_weights", class_weights, (x, y))
+    n = x.shape[ax]
+    if w.shape not in ((n,), ()):
+        raise ValueError(
+            f"{fn}: class_weights must have shape ({n},), one weight per class along "
+            f"axis {axis} of logits {x.shape}, got {w.shape}"
+        )
+    w = jnp.broadcast_to(jnp.expand_dims(w, tuple(i for i in range(x.ndim) if i != ax)), x.shape)
+    return _reduce.apply(
+        fn,
+        core,
+        (x, y, w),
+        (ax,),
+        axes=(ax,),
+        safe=(0.0, 0.0, 1.0),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+def multilabel_soft_margin(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Multi-label soft margin loss: the class-averaged sigmoid cross-entropy per example.
+
+    PyTorch's ``multilabel_soft_margin_loss``: for each example, the mean over the
+    ``C`` classes of ``axis`` of the (class-weighted) sigmoid cross-entropy of
+    independent labels in [0, 1]. With ``reduction="mean"`` the per-example
+    losses are averaged over examples, as PyTorch does (its class weights scale
+    each class's term and the class mean still divides by ``C``).
+
+    .. math::
+
+        \ell = \frac1C \sum_c w_c \bigl(y_c \operatorname{softplus}(-x_c)
+               + (1 - y_c) \operatorname{softplus}(x_c)\bigr)
+
+    .. math::
+
+        \frac{\partial \ell}{\partial x_c} = \frac{w_c}{C}(\sigma(x_c) - y_c), \qquad
+        \frac{\partial \ell}{\partial y_c} = -\frac{w_c x_c}{C}, \qquad
+        \frac{\partial \ell}{\partial w_c} = \frac{1}{C}\bigl(y_c
+            \operatorname{softplus}(-x_c) + (1 - y_c)\operatorname{softplus}(x_c)\bigr).
+
+    Computed like :func:`sigmoid_binary_cross_entropy` (one ``exp`` per element
+    and pass; ``-inf`` logits with label 0 cost exactly 0; at infinite logits the
+    gradients with respect to ``labels`` and ``class_weights`` are taken as 0).
+
+    Args:
+      logits: logits with a class axis, any float dtype, e.g. ``[batch, classes]``.
+      labels: labels in [0, 1] of the same shape (integer and boolean dtypes are
+        accepted).
+      class_weights: optional weights of shape ``(C,)``, one per class of ``axis``
+        (or a scalar). Differentiable.
+      axis: the class axis.
+      weights: optional per-example weights broadcastable to the logits' shape
+        without ``axis``.
+      where: optional boolean mask of examples, same broadcasting.
+      reduction: ``"none"`` (one loss per example), ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-example losses (``"none"``) or a scalar, in the dtype of ``logits``.
+
+    Raises:
+      TypeError: integer or boolean ``logits``, a non-integer ``axis``.
+      ValueError: mismatched shapes, scalar logits, an ``axis`` out of range,
+        ``class_weights`` of the wrong shape or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> x = jnp.array([[2.0, -1.0, 0.0], [-jnp.inf, 3.0, 1.0]])
+      >>> y = jnp.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+      >>> jaxloss.multilabel_soft_margin(x, y)
+      Array([0.37777898, 0.12061635], dtype=float32)
+    """
+    return _multilabel_soft_margin_call(
+        _multilabel_soft_margin,
+        logits,
+        labels,
+        class_weights=class_weights,
+        axis=axis,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
