@@ -134,7 +134,7 @@ ENTRIES: tuple[Entry, ...] = (
         "(1 − p_y^q) / q, integer labels (L_q loss)",
         _integer_labels,
         argnums=(0,),
-        options=({"q": 0.7}, {"q": 1.0}, {"q": 0.1}),
+        options=({"q": 0.7}, {"q": 1.0}, {"q": 0.1, "ignore_index": 2}),
         kinks=(
             Kink(
                 "−inf target logit: value 1/q, gradient 0 (the limit)",

@@ -238,8 +238,11 @@ def softmax_focal(
     (``jax.hessian`` gives inf/NaN at exactly ``p = 1``). A ``-inf`` logit masks its
     class: with a zero label it adds 0 to the value and gets gradient 0, and the
     label gradient ``-α (1-p)^γ log p`` (``+inf`` in exact arithmetic) is taken as 0
-    there; a positive label on a ``-inf`` logit gives ``+inf``. Labels need not sum
-    to 1 (the formula is applied as written).
+    there. A positive label on a ``-inf`` logit is an error of the caller's: its
+    ``log p`` is floored at the lowest finite float, so the loss is enormous
+    (``≈ α y · 3.4e38`` in float32) but finite, with finite gradients (a select
+    giving ``+inf`` would double the forward's cost on CPU). Labels need not sum to 1
+    (the formula is applied as written).
 
     Args:
       logits: array of any float dtype, classes along ``axis``.
@@ -370,6 +373,8 @@ def poly_cross_entropy(
     ``ε Σ y_c (1 - p_c)``. The loss is smooth; ``ε < -1`` can make it negative. A
     ``-inf`` logit with a zero label adds 0 and gets gradient 0; its label gradient
     (``+inf`` in exact arithmetic) is taken as ``ε``, dropping the ``-log p`` term.
+    A positive label on a ``-inf`` logit has ``log p`` floored at the lowest finite
+    float: an enormous finite loss, as in :func:`softmax_focal`.
 
     Args:
       logits: array of any float dtype, classes along ``axis``.
