@@ -1,5 +1,827 @@
-"""Multiclass margin losses, sparsemax, zero-one."""
+"""Multiclass margin losses (Weston–Watkins, Crammer–Singer, multilabel margin), the
+sparsemax loss and the zero-one loss.
+
+Every loss here takes class scores with a class ``axis`` and integer class indices
+(``multilabel_margin``: PyTorch's ``-1``-terminated lists of indices). The public
+function checks its arguments, moves the class axis last, excludes ``where=False``
+and ``ignore_index`` examples by replacing their scores and labels with safe values
+*before* any arithmetic, and hands a private ``jax.custom_vjp`` function the
+``[..., C]`` scores and ``[...]`` labels; :mod:`jaxloss._reduce` then applies
+``weights`` and ``reduction``. The rules save the inputs (and, where it avoids a
+pass over the scores, one number per example) and recompute the rest: these
+losses read ``[N, C]`` scores a few times and must write the ``[N, C]`` gradient
+once, so every avoided ``[N, C]`` buffer counts. ``g`` is the cotangent of the
+per-example losses.
+
+A label outside ``[0, C)`` cannot raise under ``jit``: it gives a NaN loss and NaN
+gradients for its example (never a silently wrong class; negative labels are not
+wrapped around as in NumPy indexing).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import functools
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jax.typing import ArrayLike
+
+from . import _checks, _reduce
+from ._fusion import unshared
+
+__all__ = ["multi_margin", "multiclass_hinge", "multilabel_margin", "sparsemax", "zero_one"]
+
+
+# --- shared helpers
+
+
+def _classes(
+    fn: str, scores: ArrayLike, labels: ArrayLike, axis: object, names: tuple[str, str]
+) -> tuple[jax.Array, jax.Array]:
+    """Checks ``[..., C, ...]`` scores and ``[...]`` integer labels; the class axis moves last."""
+    s_name, l_name = names
+    x = _checks.float_array(fn, s_name, scores)
+    if x.ndim == 0:
+        raise ValueError(
+            f"{fn}: {s_name} must have a class axis, got a scalar; "
+            f"pass one score per class, shape (..., num_classes)"
+        )
+    ax = _checks.axis(fn, axis, x.ndim)
+    y = _checks.int_array(fn, l_name, labels)
+    expected = x.shape[:ax] + x.shape[ax + 1 :]
+    if y.shape != expected:
+        raise ValueError(
+            f"{fn}: {l_name} must have the shape of {s_name} without its class axis {axis}, "
+            f"i.e. {expected}, got {y.shape} (for {s_name} of shape {x.shape}); "
+            f"pass one integer class index per example"
+        )
+    if y.dtype.itemsize < 4:  # iota and comparisons need room for every class index
+        y = y.astype(jnp.int32)
+    return jnp.moveaxis(x, ax, -1), y
+
+
+def _ignore(fn: str, ignore_index: object) -> int | None:
+    if ignore_index is None:
+        return None
+    return _checks.static_int(fn, "ignore_index", ignore_index)
+
+
+def _apply(
+    fn: str,
+    core: Callable[..., jax.Array],
+    x: jax.Array,
+    y: jax.Array,
+    hyper: tuple = (),
+    *,
+    ignore_index: int | None = None,
+    label_safe: int = 0,
+    scale: Callable[[jax.Array, jax.Array], jax.Array] | None = None,
+    weights: ArrayLike | None,
+    where: ArrayLike | None,
+    reduction: str,
+) -> jax.Array:
+    """``core(x, y, *hyper)`` per example under the shared conventions.
+
+    ``x`` is ``[..., C]`` (class axis last), ``y`` the ``[...]`` labels (or any
+    integer array whose leading axes are the examples). Excluded examples
+    (``where=False``, ``y == ignore_index``) get zero scores and label ``label_safe``
+    before ``core`` runs. ``scale(losses, y)`` multiplies the losses (class weights) before
+    the reduction.
+    """
+    reduction = _checks.reduction(fn, reduction)
+    loss_shape = x.shape[:-1]
+    mask = _reduce.mask_of(fn, where, loss_shape)
+    if ignore_index is not None:
+        keep = y != ignore_index
+        mask = keep if mask is None else mask & keep
+    dtype = _reduce.compute_dtype(x)
+    xs = _reduce.exclude(x.astype(dtype), mask, 0.0, axes=(x.ndim - 1,))
+    ys = _reduce.exclude(y, mask, label_safe, axes=tuple(range(len(loss_shape), y.ndim)))
+    losses = core(xs, ys, *hyper)
+    if scale is not None:
+        losses = scale(losses, ys)
+    losses = _reduce.reduce(fn, losses, weights=weights, mask=mask, reduction=reduction)
+    return losses.astype(x.dtype)
+
+
+def _is_label(x: jax.Array, y: jax.Array) -> jax.Array:
+    """``[..., C]`` booleans: class ``i`` is the label (no one-hot buffer; fuses into users)."""
+    return lax.broadcasted_iota(y.dtype, x.shape, x.ndim - 1) == y[..., None]
+
+
+def _valid(x: jax.Array, y: jax.Array) -> jax.Array:
+    return (y >= 0) & (y < x.shape[-1])
+
+
+def _at_label(x: jax.Array, y: jax.Array) -> jax.Array:
+    """``x[..., y]`` as ``[..., 1]`` (a gather of N values; out-of-range labels clamped,
+    their examples are made NaN separately)."""
+    return jnp.take_along_axis(x, y[..., None], axis=-1, mode="clip")
+
+
+def _nan_unless(valid: jax.Array, v: jax.Array) -> jax.Array:
+    return jnp.where(valid, v, jnp.nan)
+
+
+# --- multi_margin
+
+
+def _multi_margin_hinges(x, y, margin):
+    """max(0, margin - x_y + x_i) for i != y and 0 at i = y; ``x_i - x_y`` first, so the
+    label's own term is excluded exactly (a select, robust to ±inf scores)."""
+    is_y = _is_label(x, y)
+    d = (x - _at_label(x, y)) + margin
+    return jnp.where(is_y, 0, jnp.maximum(d, 0)), is_y
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _multi_margin(x, y, p, margin):
+    return _multi_margin_fwd(x, y, p, margin)[0]
+
+
+def _multi_margin_fwd(x, y, p, margin):
+    h, _ = _multi_margin_hinges(x, y, margin)
+    total = jnp.sum(h if p == 1 else h * h, axis=-1)
+    return _nan_unless(_valid(x, y), total * (1 / x.shape[-1])), (x, y)
+
+
+def _multi_margin_bwd(p, margin, res, g):
+    (x, y), (margin, inv_c) = unshared(res, margin, 1 / res[0].shape[-1])
+    h, is_y = _multi_margin_hinges(x, y, margin)
+    # p = 1: the slope is [d > 0] (subgradient 0 at the hinge, as PyTorch); p = 2: 2 max(0, d).
+    s = (h > 0).astype(x.dtype) if p == 1 else 2 * h
+    total = jnp.sum(s, axis=-1, keepdims=True)
+    gc = _nan_unless(_valid(x, y), g * inv_c)[..., None]
+    return gc * (s - jnp.where(is_y, total, 0)), None
+
+
+_multi_margin.defvjp(_multi_margin_fwd, _multi_margin_bwd)
+
+
+def _multi_margin_call(
+    core, logits, labels, *, p, margin, class_weights, axis, ignore_index, weights, where, reduction
+):
+    """Argument handling shared by the loss and its reference."""
+    fn = "multi_margin"
+    p = _checks.static_int(fn, "p", p)
+    if p not in (1, 2):
+        raise ValueError(f"{fn}: p must be 1 or 2 (as in PyTorch), got {p}")
+    margin = _checks.static_float(fn, "margin", margin)
+    x, y = _classes(fn, logits, labels, axis, ("logits", "labels"))
+    scale = None
+    if class_weights is not None:
+        cw = _checks.float_array(fn, "class_weights", class_weights)
+        if cw.shape != (x.shape[-1],):
+            raise ValueError(
+                f"{fn}: class_weights must have shape (num_classes,) = ({x.shape[-1]},), "
+                f"got {cw.shape}; pass one weight per class"
+            )
+
+        def scale(losses, ys):
+            # w_y multiplies the example's loss (outside the power, as PyTorch computes it).
+            return losses * jnp.take(cw.astype(losses.dtype), ys, mode="clip")
+
+    return _apply(
+        fn,
+        core,
+        x,
+        y,
+        (p, margin),
+        ignore_index=_ignore(fn, ignore_index),
+        scale=scale,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+def multi_margin(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    p: int = 1,
+    margin: float = 1.0,
+    class_weights: ArrayLike | None = None,
+    axis: int = -1,
+    ignore_index: int | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Weston–Watkins multiclass margin loss, PyTorch's ``multi_margin_loss``.
+
+    Every wrong class ``i`` whose score comes within ``margin`` of the label's
+    score ``x_y`` is penalised, linearly (``p=1``) or quadratically (``p=2``); the
+    sum is divided by the number of classes ``C`` and multiplied by the label's
+    class weight ``w_y`` (1 without ``class_weights``). PyTorch's
+    ``MultiMarginLoss``; ``multiclass_hinge`` penalises only the worst wrong class.
+
+    .. math::
+
+        \ell = \frac{w_y}{C} \sum_{i \ne y} \max(0,\ m - x_y + x_i)^p
+
+    .. math::
+
+        \frac{\partial \ell}{\partial x_i} = \frac{w_y}{C}\, s_i \quad (i \ne y), \qquad
+        \frac{\partial \ell}{\partial x_y} = -\frac{w_y}{C} \sum_{i \ne y} s_i, \qquad
+        s_i = \begin{cases} [\,m - x_y + x_i > 0\,] & p = 1 \\
+                            2 \max(0,\ m - x_y + x_i) & p = 2 \end{cases}
+
+    At a hinge point (``m - x_y + x_i = 0``) the ``p = 1`` loss has a kink; the rule
+    takes the subgradient 0 for that term, as PyTorch does. With ``p = 2`` the loss
+    is differentiable everywhere.
+
+    ``class_weights`` scale each example's loss (PyTorch's ``weight``), and
+    ``reduction="mean"`` then divides by the number of examples, not by the summed
+    class weights (PyTorch does the same here, unlike in ``cross_entropy``). For a
+    mean normalised by the class weights pass ``weights=class_weights[labels]``
+    instead. ``ignore_index`` labels behave exactly like ``where=False``.
+
+    Args:
+      logits: scores of shape ``[..., C, ...]``, any float dtype, class axis ``axis``.
+      labels: integer class indices of ``logits``' shape without the class axis.
+      p: 1 (hinge) or 2 (squared hinge).
+      margin: the margin ``m`` (any finite number; PyTorch's default 1).
+      class_weights: optional ``[C]`` array of per-class weights ``w``.
+      axis: the class axis of ``logits``.
+      ignore_index: optional label value whose examples are excluded.
+      weights: optional per-example weights broadcastable to ``labels.shape``.
+      where: optional boolean mask broadcastable to ``labels.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-example losses (``"none"``, shape ``labels.shape``) or a scalar, in the
+      dtype of ``logits``. A label outside ``[0, C)`` gives a NaN loss and NaN
+      gradients for its example.
+
+    Raises:
+      TypeError: non-float ``logits`` or ``class_weights``, non-integer ``labels``,
+        ``ignore_index`` or ``p``.
+      ValueError: ``p`` not 1 or 2, non-finite ``margin``, mismatched shapes or an
+        unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logits = jnp.array([[0.1, 0.2, 0.4, 0.8], [2.0, 0.0, -1.0, 0.5]])
+      >>> jaxloss.multi_margin(logits, jnp.array([3, 0]))
+      Array([0.325, 0.   ], dtype=float32)
+
+    References:
+      Weston and Watkins, "Support Vector Machines for Multi-Class Pattern
+      Recognition", ESANN 1999.
+    """
+    return _multi_margin_call(
+        _multi_margin,
+        logits,
+        labels,
+        p=p,
+        margin=margin,
+        class_weights=class_weights,
+        axis=axis,
+        ignore_index=ignore_index,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- multiclass_hinge
+
+
+def _crammer_singer_terms(x, y, one):
+    """z_i = 1 + x_i - x_y for i != y and z_y = 0; the loss is max_i z_i (>= 0)."""
+    is_y = _is_label(x, y)
+    return jnp.where(is_y, 0, (x - _at_label(x, y)) + one), is_y
+
+
+@jax.custom_vjp
+def _multiclass_hinge(x, y):
+    return _multiclass_hinge_fwd(x, y)[0]
+
+
+def _multiclass_hinge_fwd(x, y):
+    z, _ = _crammer_singer_terms(x, y, 1.0)
+    loss = _nan_unless(_valid(x, y), jnp.max(z, axis=-1))
+    # The loss is the max itself: saving it costs no new buffer and spares the
+    # backward a pass over the scores.
+    return loss, (x, y, loss)
+
+
+def _multiclass_hinge_bwd(res, g):
+    (x, y, top), (one,) = unshared(res, 1)
+    z, is_y = _crammer_singer_terms(x, y, one)
+    # jnp.max's derivative: shared equally by the tied maxima (the label among them at
+    # the hinge); a NaN loss (invalid label) matches nothing and gives 0/0 = NaN.
+    at_top = z == top[..., None]
+    share = g / jnp.sum(at_top, axis=-1, dtype=x.dtype)
+    return share[..., None] * at_top.astype(x.dtype) - jnp.where(is_y, g[..., None], 0), None
+
+
+_multiclass_hinge.defvjp(_multiclass_hinge_fwd, _multiclass_hinge_bwd)
+
+
+def _multiclass_hinge_call(core, scores, labels, *, axis, ignore_index, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    fn = "multiclass_hinge"
+    x, y = _classes(fn, scores, labels, axis, ("scores", "labels"))
+    return _apply(
+        fn,
+        core,
+        x,
+        y,
+        ignore_index=_ignore(fn, ignore_index),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+def multiclass_hinge(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: int = -1,
+    ignore_index: int | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Crammer–Singer multiclass hinge loss, optax's ``multiclass_hinge_loss``.
+
+    The amount by which the best wrong class comes within a margin of 1 of the
+    label's score. Keras's ``CategoricalHinge`` is the one-hot form of it, with one
+    difference: Keras takes the max over ``(1 - onehot) * x``, which counts the
+    label's slot as a wrong class scoring 0, so it computes
+    ``max(0, 1 + max(0, max_{i≠y} x_i) - x_y)``; the two agree whenever some wrong
+    class scores ``>= 0`` (always, for probabilities). ``multi_margin`` sums over
+    every wrong class instead of taking the worst.
+
+    .. math::
+
+        \ell = \max_i \bigl(x_i + 1 - [i = y]\bigr) - x_y
+             = \max\bigl(0,\ 1 + \max_{i \ne y} x_i - x_y\bigr)
+
+    .. math::
+
+        \frac{\partial \ell}{\partial x_i} = \frac{[i \in M]}{|M|} - [i = y], \qquad
+        M = \operatorname*{arg\,max}_i \bigl(x_i + 1 - [i = y]\bigr)
+
+    Where several classes tie for the maximum (including the label itself, at the
+    hinge ``x_y = 1 + max_{i≠y} x_i``, and the all-equal scores of a fresh model) the
+    gradient splits ``+1`` equally between them, exactly what ``jax.grad`` gives for
+    optax's formula; at the hinge with one wrong class tied it is
+    ``(e_k - e_y) / 2``.
+
+    Args:
+      scores: scores of shape ``[..., C, ...]``, any float dtype, class axis ``axis``.
+      labels: integer class indices of ``scores``' shape without the class axis.
+      axis: the class axis of ``scores``.
+      ignore_index: optional label value whose examples are excluded (as ``where=False``).
+      weights: optional per-example weights broadcastable to ``labels.shape``.
+      where: optional boolean mask broadcastable to ``labels.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-example losses (``"none"``, shape ``labels.shape``) or a scalar, in the
+      dtype of ``scores``. A label outside ``[0, C)`` gives a NaN loss and NaN
+      gradients for its example.
+
+    Raises:
+      TypeError: non-float ``scores``, non-integer ``labels`` or ``ignore_index``.
+      ValueError: mismatched shapes, a bad ``axis`` or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> scores = jnp.array([[0.5, 2.0, 1.75], [3.0, 0.0, 1.5]])
+      >>> jaxloss.multiclass_hinge(scores, jnp.array([1, 0]))
+      Array([0.75, 0.  ], dtype=float32)
+
+    References:
+      Crammer and Singer, "On the Algorithmic Implementation of Multiclass
+      Kernel-based Vector Machines", JMLR 2001.
+    """
+    return _multiclass_hinge_call(
+        _multiclass_hinge,
+        scores,
+        labels,
+        axis=axis,
+        ignore_index=ignore_index,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- multilabel_margin
+
+
+def _decode_targets(t: jax.Array, num_classes: int) -> tuple[jax.Array, jax.Array]:
+    """PyTorch's ``-1``-terminated index lists ``[..., C]`` as per-class multiplicities
+    ``[..., C]`` (int32) and per-example validity ``[...]``."""
+    end = t == -1
+    # Entries before the first -1 are the targets; everything after it is ignored.
+    listed = jnp.cumsum(end, axis=-1, dtype=jnp.int32) == 0
+    in_range = (t >= 0) & (t < num_classes)
+    valid = jnp.all(in_range | ~listed, axis=-1)
+    classes = lax.broadcasted_iota(t.dtype, (*t.shape, num_classes), t.ndim)
+    # counts[c] = #{k listed : t_k = c}; a class listed twice counts twice, as in PyTorch.
+    counts = jnp.sum((t[..., None] == classes) & listed[..., None], axis=-2, dtype=jnp.int32)
+    return counts, valid
+
+
+def _multilabel_pairs(x, counts):
+    """Per pair (target j, non-target i): the hinge argument 1 - x_j + x_i and
+    whether the pair counts; shapes ``[..., C(j), C(i)]``."""
+    target = counts > 0
+    pair = target[..., :, None] & ~target[..., None, :]
+    d = (x[..., None, :] - x[..., :, None]) + 1
+    return d, pair
+
+
+@jax.custom_vjp
+def _multilabel_margin(x, counts, valid):
+    return _multilabel_margin_fwd(x, counts, valid)[0]
+
+
+def _multilabel_margin_fwd(x, counts, valid):
+    d, pair = _multilabel_pairs(x, counts)
+    # A select, not a product with the pair mask: a -inf score of a non-target j
+    # would give 0 * inf.
+    per_target = jnp.sum(jnp.where(pair, jnp.maximum(d, 0), 0), axis=-1)
+    total = jnp.sum(per_target * counts.astype(x.dtype), axis=-1)
+    return _nan_unless(valid, total * (1 / x.shape[-1])), (x, counts, valid)
+
+
+def _multilabel_margin_bwd(res, g):
+    (x, counts, valid), (inv_c,) = unshared(res, 1 / res[0].shape[-1])
+    d, pair = _multilabel_pairs(x, counts)
+    hit = (pair & (d > 0)).astype(x.dtype)  # subgradient 0 at the hinge, as PyTorch
+    c = counts.astype(x.dtype)
+    pushed_up = jnp.sum(hit * c[..., :, None], axis=-2)  # non-target i: sum_j counts_j
+    pushed_down = jnp.sum(hit, axis=-1)  # target j: number of violating non-targets
+    gc = _nan_unless(valid, g * inv_c)[..., None]
+    return gc * (pushed_up - c * pushed_down), None, None
+
+
+_multilabel_margin.defvjp(_multilabel_margin_fwd, _multilabel_margin_bwd)
+
+
+def _multilabel_margin_call(core, logits, targets, *, axis, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    fn = "multilabel_margin"
+    x = _checks.float_array(fn, "logits", logits)
+    if x.ndim == 0:
+        raise ValueError(
+            f"{fn}: logits must have a class axis, got a scalar; "
+            f"pass one score per class, shape (..., num_classes)"
+        )
+    ax = _checks.axis(fn, axis, x.ndim)
+    t = _checks.int_array(fn, "targets", targets)
+    if t.shape != x.shape:
+        raise ValueError(
+            f"{fn}: targets must have the shape of logits {x.shape} (class indices "
+            f"padded with -1 along the class axis), got {t.shape}"
+        )
+    if t.dtype.itemsize < 4:
+        t = t.astype(jnp.int32)
+    x, t = jnp.moveaxis(x, ax, -1), jnp.moveaxis(t, ax, -1)
+    num_classes = x.shape[-1]
+
+    def decoded(xs, ts):
+        counts, valid = _decode_targets(ts, num_classes)
+        return core(xs, counts, valid)
+
+    # Excluded examples get the empty target list [-1, ...].
+    return _apply(
+        fn, decoded, x, t, label_safe=-1, weights=weights, where=where, reduction=reduction
+    )
+
+
+def multilabel_margin(
+    logits: ArrayLike,
+    targets: ArrayLike,
+    *,
+    axis: int = -1,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Multilabel margin loss, PyTorch's ``multilabel_margin_loss``.
+
+    Each example has a set of target classes ``T``, given in PyTorch's format: an
+    integer array of the logits' shape listing class indices along the class axis,
+    the first ``-1`` ending the list (entries after it are ignored; ``[-1, ...]``
+    means no targets, which gives 0). Every pair of a target ``j`` and a non-target
+    ``i`` whose scores are not separated by a margin of 1 is penalised; the sum is
+    divided by the number of classes ``C``. A class listed twice counts twice, as in
+    PyTorch. ``multilabel_soft_margin`` is the logistic, per-class alternative.
+
+    .. math::
+
+        \ell = \frac{1}{C} \sum_{j \in T} \sum_{i \notin T} \max(0,\ 1 - x_j + x_i)
+
+    .. math::
+
+        \frac{\partial \ell}{\partial x_i} = \frac{1}{C} \sum_{j \in T} v_{ji}
+        \quad (i \notin T), \qquad
+        \frac{\partial \ell}{\partial x_j} = -\frac{1}{C} \sum_{i \notin T} v_{ji}
+        \quad (j \in T), \qquad v_{ji} = [\,1 - x_j + x_i > 0\,]
+
+    At a hinge point (``1 - x_j + x_i = 0``) the rule takes the subgradient 0 for
+    that pair, as PyTorch does. The cost is ``O(C²)`` per example (all pairs, fused,
+    no ``[C, C]`` buffer per example is written).
+
+    Args:
+      logits: scores of shape ``[..., C, ...]``, any float dtype, class axis ``axis``.
+      targets: integer array of the same shape: per example, target class indices
+        along the class axis, terminated by ``-1`` when fewer than ``C``.
+      axis: the class axis of ``logits`` and ``targets``.
+      weights: optional per-example weights broadcastable to the loss shape (the
+        logits' shape without the class axis).
+      where: optional boolean mask broadcastable to the loss shape.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-example losses (``"none"``) or a scalar, in the dtype of ``logits``.
+      An example listing an index outside ``[0, C)`` before its first ``-1``
+      (PyTorch raises) gives a NaN loss and NaN gradients.
+
+    Raises:
+      TypeError: non-float ``logits`` or non-integer ``targets``.
+      ValueError: ``targets`` not of the logits' shape, a bad ``axis`` or an unknown
+        ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logits = jnp.array([[0.1, 0.2, 0.4, 0.8]])
+      >>> jaxloss.multilabel_margin(logits, jnp.array([[3, 0, -1, 1]]))
+      Array([0.85], dtype=float32)
+    """
+    return _multilabel_margin_call(
+        _multilabel_margin,
+        logits,
+        targets,
+        axis=axis,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- sparsemax
+
+
+def _sparsemax_threshold(z: jax.Array) -> jax.Array:
+    """τ with ``sum(max(z - τ, 0)) = 1``, ``[..., 1]``, for ``z`` whose maximum is 0.
+
+    Newton's method on the convex, piecewise-linear ``f(τ) = sum(max(z - τ, 0)) - 1``
+    from ``τ = -1 <= τ*`` (Michelot's algorithm): each step is one fused pass,
+    ``τ ← (sum_{z > τ} z - 1) / #{z > τ}``, the support only shrinks, and it is
+    exact once the support stops changing (at most C steps, a handful in practice).
+    A sort, the textbook route, is ~100x slower on CPU. The final step is repeated
+    outside the loop, so that τ's derivative (the mean over the support) is exact.
+    """
+    zs = lax.stop_gradient(z)
+
+    def step(tau):
+        on = zs > tau
+        n = jnp.sum(on, axis=-1, keepdims=True, dtype=zs.dtype)
+        return (jnp.sum(jnp.where(on, zs, 0), axis=-1, keepdims=True) - 1) / n, n
+
+    def body(state):
+        tau, n, _ = state
+        tau, n_next = step(tau)
+        return tau, n_next, n
+
+    def cond(state):
+        _, n, n_before = state
+        return jnp.any(n != n_before)
+
+    first = jnp.full((*z.shape[:-1], 1), -1.0, z.dtype)
+    tau, n = step(first)
+    tau, _, _ = lax.while_loop(cond, body, (tau, n, jnp.full_like(n, -1)))
+    on = z > tau
+    n = jnp.sum(on, axis=-1, keepdims=True, dtype=z.dtype)
+    return (jnp.sum(jnp.where(on, z, 0), axis=-1, keepdims=True) - 1) / n
+
+
+@jax.custom_vjp
+def _sparsemax(x, y):
+    return _sparsemax_fwd(x, y)[0]
+
+
+def _sparsemax_fwd(x, y):
+    top = jnp.max(x, axis=-1, keepdims=True)
+    z = x - top  # shift-invariant; keeps the sums exact to the last digits for large scores
+    tau = _sparsemax_threshold(z)
+    prob = jnp.maximum(z - tau, 0)
+    # <p, z> - |p|²/2 = τ + |p|²/2 since p = z - τ on the support and sum(p) = 1: no
+    # product with z, so -inf scores (p = 0) give no 0 * inf.
+    loss = tau[..., 0] + 0.5 * (jnp.sum(prob * prob, axis=-1) + 1) - _at_label(z, y)[..., 0]
+    return _nan_unless(_valid(x, y), loss), (x, y, top, tau)
+
+
+def _sparsemax_bwd(res, g):
+    (x, y, top, tau), _ = unshared(res)
+    prob = jnp.maximum((x - top) - tau, 0)
+    gv = _nan_unless(_valid(x, y), g)[..., None]
+    return gv * prob - jnp.where(_is_label(x, y), gv, 0), None
+
+
+_sparsemax.defvjp(_sparsemax_fwd, _sparsemax_bwd)
+
+
+def _sparsemax_call(core, scores, labels, *, axis, ignore_index, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    fn = "sparsemax"
+    x, y = _classes(fn, scores, labels, axis, ("scores", "labels"))
+    return _apply(
+        fn,
+        core,
+        x,
+        y,
+        ignore_index=_ignore(fn, ignore_index),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+def sparsemax(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: int = -1,
+    ignore_index: int | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Sparsemax loss with integer labels, optax's ``multiclass_sparsemax_loss``.
+
+    The Fenchel–Young loss of sparsemax (the Euclidean projection of the scores onto
+    the probability simplex, which puts exactly zero probability on low-scoring
+    classes): the sparse counterpart of softmax cross-entropy. It is zero exactly
+    when ``sparsemax(scores)`` is the one-hot label, i.e. when the label's score
+    beats every other by at least 1. optax's binary ``sparsemax_loss(x, t)`` is this
+    loss on the two scores ``[0, x]`` with label ``t``.
+
+    .. math::
+
+        \ell = \langle p, x \rangle - \tfrac12 \lVert p \rVert^2 + \tfrac12 - x_y,
+        \qquad p = \operatorname{sparsemax}(x) = \max(x - \tau, 0),\ \textstyle\sum_i p_i = 1
+
+    .. math::
+
+        \frac{\partial \ell}{\partial x} = p - e_y
+
+    The loss is convex and continuously differentiable (its gradient is continuous
+    where the support of ``p`` changes, so there is no kink to choose a convention
+    for); its second derivative, ``diag(s) - s s^T / |S|`` on the support ``S``,
+    jumps there. ``-inf`` scores are allowed for excluded classes (they get ``p = 0``).
+
+    Args:
+      scores: scores of shape ``[..., C, ...]``, any float dtype, class axis ``axis``.
+      labels: integer class indices of ``scores``' shape without the class axis.
+      axis: the class axis of ``scores``.
+      ignore_index: optional label value whose examples are excluded (as ``where=False``).
+      weights: optional per-example weights broadcastable to ``labels.shape``.
+      where: optional boolean mask broadcastable to ``labels.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-example losses (``"none"``, shape ``labels.shape``) or a scalar, in the
+      dtype of ``scores``. A label outside ``[0, C)`` gives a NaN loss and NaN
+      gradients for its example.
+
+    Raises:
+      TypeError: non-float ``scores``, non-integer ``labels`` or ``ignore_index``.
+      ValueError: mismatched shapes, a bad ``axis`` or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> scores = jnp.array([[1.0, 0.5, -1.0], [3.0, 0.0, 1.0]])
+      >>> jaxloss.sparsemax(scores, jnp.array([1, 0]))
+      Array([0.5625, 0.    ], dtype=float32)
+
+    References:
+      Martins and Astudillo, "From Softmax to Sparsemax: A Sparse Model of Attention
+      and Multi-Label Classification", ICML 2016. Blondel, Martins and Niculae,
+      "Learning with Fenchel-Young Losses", JMLR 2020.
+    """
+    return _sparsemax_call(
+        _sparsemax,
+        scores,
+        labels,
+        axis=axis,
+        ignore_index=ignore_index,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+# --- zero_one
+
+
+@jax.custom_vjp
+def _zero_one(x, y):
+    return _zero_one_fwd(x, y)[0]
+
+
+def _zero_one_fwd(x, y):
+    wrong = (jnp.argmax(x, axis=-1).astype(y.dtype) != y).astype(x.dtype)
+    return _nan_unless(_valid(x, y), wrong), (x,)
+
+
+def _zero_one_bwd(res, g):
+    # Piecewise constant: the derivative is exactly zero wherever it exists, and zero
+    # is taken on the boundaries (ties) too.
+    (x,) = res
+    return jnp.zeros_like(x), None
+
+
+_zero_one.defvjp(_zero_one_fwd, _zero_one_bwd)
+
+
+def _zero_one_call(core, logits, labels, *, axis, ignore_index, weights, where, reduction):
+    """Argument handling shared by the loss and its reference."""
+    fn = "zero_one"
+    x, y = _classes(fn, logits, labels, axis, ("logits", "labels"))
+    return _apply(
+        fn,
+        core,
+        x,
+        y,
+        ignore_index=_ignore(fn, ignore_index),
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
+
+
+def zero_one(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis: int = -1,
+    ignore_index: int | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+) -> jax.Array:
+    r"""Zero-one loss: 1 where the top-scoring class is not the label, else 0.
+
+    The misclassification indicator; its ``"mean"`` is the error rate (1 minus the
+    accuracy), and with ``weights`` a weighted error rate. It is a metric rather
+    than a training objective: it is piecewise constant, so its gradient is
+    exactly zero everywhere (the rule returns zeros, also on the boundaries where
+    two scores tie and the derivative does not exist). The surrogates that train
+    towards it are ``multiclass_hinge``, ``multi_margin`` and the cross-entropies.
+
+    .. math::
+
+        \ell = \bigl[\operatorname*{arg\,max}_i x_i \ne y\bigr], \qquad
+        \frac{\partial \ell}{\partial x} = 0
+
+    Ties go to the first maximum, as ``jnp.argmax``: with scores ``[1, 1, 0]`` the
+    prediction is class 0, so label 1 costs 1. A NaN score counts as the maximum
+    (``jnp.argmax``'s convention).
+
+    Args:
+      logits: scores of shape ``[..., C, ...]``, any float dtype, class axis ``axis``.
+      labels: integer class indices of ``logits``' shape without the class axis.
+      axis: the class axis of ``logits``.
+      ignore_index: optional label value whose examples are excluded (as ``where=False``).
+      weights: optional per-example weights broadcastable to ``labels.shape``.
+      where: optional boolean mask broadcastable to ``labels.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+
+    Returns:
+      The per-example losses (``"none"``, shape ``labels.shape``) or a scalar, in the
+      dtype of ``logits``. A label outside ``[0, C)`` gives NaN (its gradient stays 0).
+
+    Raises:
+      TypeError: non-float ``logits``, non-integer ``labels`` or ``ignore_index``.
+      ValueError: mismatched shapes, a bad ``axis`` or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> logits = jnp.array([[0.1, 2.0, 0.3], [1.0, 1.0, 0.0], [0.0, 0.0, 5.0]])
+      >>> jaxloss.zero_one(logits, jnp.array([1, 1, 2]))
+      Array([0., 1., 0.], dtype=float32)
+      >>> jaxloss.zero_one(logits, jnp.array([1, 1, 2]), reduction="mean")
+      Array(0.33333334, dtype=float32)
+    """
+    return _zero_one_call(
+        _zero_one,
+        logits,
+        labels,
+        axis=axis,
+        ignore_index=ignore_index,
+        weights=weights,
+        where=where,
+        reduction=reduction,
+    )
