@@ -112,6 +112,49 @@ def _reduce_weighted(fn, losses, *, label_weight, weights, mask, reduction):
 # --- integer labels
 
 
+# Logits below -_FLOOR count as masks in the fast path of the smoothing sums; with
+# C < 3e8 classes, C * _FLOOR stays finite in float32.
+_FLOOR = 1e30
+
+
+def _class_shape(cw, ndim, axis):
+    return jnp.expand_dims(cw, tuple(a for a in range(ndim) if a != axis))
+
+
+def _smoothing_sums(x, cw, axis):
+    """Per example: the number of finite-logit classes C', their summed class weight,
+    and the (class-weighted) sum of their logits.
+
+    A select or a comparison inside a reduction keeps XLA:CPU from fusing it (it
+    writes an [examples, classes] temporary), so the common case, no ``-inf`` logit
+    anywhere, takes ``sum(max(x, -1e30))``, which fuses; only a batch holding a
+    mask (a sum below -1e30 / 2) takes the exact path with selects.
+    """
+    w = None if cw is None else _class_shape(cw, x.ndim, axis)
+    clamped = jnp.maximum(x, -_FLOOR)
+    fast_wx = jnp.sum(clamped if w is None else w * clamped, axis)
+    classes = x.shape[axis]
+
+    def fast(x, fast_wx):
+        count = jnp.full(fast_wx.shape, classes, x.dtype)
+        wsum = count if cw is None else jnp.broadcast_to(jnp.sum(cw), fast_wx.shape)
+        return count, wsum, fast_wx
+
+    def exact(x, fast_wx):
+        # One variadic reduction: XLA:CPU fuses the selects into it (no temporary).
+        finite = x > -jnp.inf
+        one = jnp.ones((), x.dtype) if w is None else w
+        parts = (finite.astype(x.dtype), jnp.where(finite, one, 0), jnp.where(finite, one * x, 0))
+        zero = jnp.zeros((), x.dtype)
+        return jax.lax.reduce(
+            tuple(jnp.broadcast_to(q, x.shape) for q in parts), (zero, zero, zero),
+            lambda a, b: (a[0] + b[0], a[1] + b[1], a[2] + b[2]), (axis,),
+        )  # fmt: skip
+
+    masked = jnp.any(fast_wx < -0.5 * _FLOOR)
+    return jax.lax.cond(masked, exact, fast, x, fast_wx)
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
 def _ce_int(x, y, cw, axis, smoothing, z_loss):
     return _ce_int_fwd(x, y, cw, axis, smoothing, z_loss)[0]
@@ -120,48 +163,35 @@ def _ce_int(x, y, cw, axis, smoothing, z_loss):
 def _ce_int_fwd(x, y, cw, axis, smoothing, z_loss):
     lse = _logsumexp(x, axis)
     nll = lse - _gather(x, y, axis)
-    wy = None if cw is None else _class_weight_of(cw, y)
-    loss = nll if wy is None else wy * nll
-    count = None
+    loss = nll if cw is None else _class_weight_of(cw, y) * nll
+    count = wsum = None
     if smoothing:
-        count = _finite_count(x, axis, x.dtype)
-        finite = x > -jnp.inf
-        if cw is None:
-            wsum, wx = count, jnp.sum(jnp.where(finite, x, 0), axis)
-        else:
-            w = jnp.expand_dims(cw, tuple(a for a in range(x.ndim) if a != axis))
-            wf = jnp.where(finite, w, 0)
-            wsum, wx = jnp.sum(wf, axis), jnp.sum(jnp.where(finite, w * x, 0), axis)
+        count, wsum, wx = _smoothing_sums(x, cw, axis)
         loss = (1 - smoothing) * loss + smoothing * (lse * wsum - wx) / count
     if z_loss:
         loss = loss + z_loss * lse * lse
-    return loss, (x, y, cw, lse, count)
+    return loss, (x, y, cw, lse, count, wsum)
 
 
 def _ce_int_bwd(axis, smoothing, z_loss, res, g):
-    x, y, cw, lse, count = res
+    x, y, cw, lse, count, wsum = res
     (x, lse), (one_minus, eps, two_z) = unshared((x, lse), 1 - smoothing, smoothing, 2 * z_loss)
-    wy = None if cw is None else _class_weight_of(cw, y)
-    # ∂ℓ/∂x = a·p − b·onehot − c_k·finite, per example a, b and per class c.
-    hit = g if wy is None else g * wy
-    a = hit
+    # ∂ℓ/∂x = a·p − b·onehot − c_k·[x_k finite], per example a, b and per class c.
+    b = g if cw is None else g * _class_weight_of(cw, y)
+    a = b
     if smoothing:
-        hit = hit * one_minus
-        if cw is None:
-            a = g  # (1-ε)·g + ε·g: the smoothing target sums to one as well
-        else:
-            w = jnp.expand_dims(cw, tuple(i for i in range(x.ndim) if i != axis))
-            wsum = jnp.sum(jnp.where(x > -jnp.inf, w, 0), axis)
-            a = hit + eps * g * wsum / count
+        b = b * one_minus
+        # (1-ε)·w_y + ε·Σw/C' (without class weights, (1-ε) + ε = 1).
+        a = g if cw is None else b + eps * g * wsum / count
     if z_loss:
         a = a + two_z * g * lse
     p = jnp.exp(x - jnp.expand_dims(lse, axis))
     dx = jnp.expand_dims(a, axis) * p
-    dx = jnp.where(_onehot(y, x.shape, axis), dx - jnp.expand_dims(hit, axis), dx)
+    dx = jnp.where(_onehot(y, x.shape, axis), dx - jnp.expand_dims(b, axis), dx)
     if smoothing:
         spread = jnp.expand_dims(eps * g / count, axis)
         if cw is not None:
-            spread = spread * jnp.expand_dims(cw, tuple(i for i in range(x.ndim) if i != axis))
+            spread = spread * _class_shape(cw, x.ndim, axis)
         dx = jnp.where(x > -jnp.inf, dx - spread, dx)
     return dx, None, None
 
