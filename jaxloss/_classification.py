@@ -142,9 +142,12 @@ def _smoothing_sums(x, cw, axis):
 
     def exact(x, fast_wx):
         # One variadic reduction: XLA:CPU fuses the selects into it (no temporary).
+        # (The `0 * x` terms give every operand a tangent: reduce's JVP rule fails on
+        # symbolically zero ones, which jax.hessian would otherwise produce.)
         finite = x > -jnp.inf
-        one = jnp.ones((), x.dtype) if w is None else w
-        parts = (finite.astype(x.dtype), jnp.where(finite, one, 0), jnp.where(finite, one * x, 0))
+        one = (jnp.ones((), x.dtype) if w is None else w) + 0 * x
+        parts = (jnp.where(finite, 1 + 0 * x, 0), jnp.where(finite, one, 0),
+                 jnp.where(finite, one * x, 0))  # fmt: skip
         zero = jnp.zeros((), x.dtype)
         return jax.lax.reduce(
             tuple(jnp.broadcast_to(q, x.shape) for q in parts), (zero, zero, zero),
