@@ -70,11 +70,20 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
 from jax.test_util import check_grads
 
 from .catalogue import EdgeCase, Entry, Kink
 
-__all__ = ["CHECKS", "CheckResult", "Report", "check_entry", "check_loss", "run_check"]
+__all__ = [
+    "CHECKS",
+    "CheckResult",
+    "Report",
+    "check_entry",
+    "check_labels",
+    "check_loss",
+    "run_check",
+]
 
 CHECKS = (
     "value",
@@ -548,3 +557,39 @@ def run_check(entry: Entry, check: str, *, seed: int = 0) -> CheckResult:
 def check_entry(entry: Entry, checks: Iterable[str] = CHECKS, *, seed: int = 0) -> Report:
     """All checks on one catalogue entry: what ``jaxloss verify NAME`` runs."""
     return Report(entry.name, [run_check(entry, c, seed=seed) for c in checks])
+
+
+def check_labels(labels: Any, num_classes: int, *, ignore_index: int | None = None) -> jax.Array:
+    """Reports integer labels outside ``[0, num_classes)`` (other than ``ignore_index``).
+
+    Under ``jit`` a loss cannot raise on a bad label; jaxloss's integer-label losses
+    give NaN for it instead. This check finds the label: eagerly it raises at once;
+    inside a jitted step, wrap the step with :func:`jax.experimental.checkify.checkify`
+    and call ``err.throw()`` on the returned error. It returns ``labels`` unchanged.
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> from jax.experimental import checkify
+      >>> from jaxloss import testing
+      >>> def step(labels):
+      ...     return testing.check_labels(labels, 10, ignore_index=-100)
+      >>> err, _ = checkify.checkify(jax.jit(step))(jnp.array([3, -100, 12]))
+      >>> print(err.get())
+      labels must be in [0, 10) or ignore_index: found 12 at flat index 2 (`check` failed)
+    """
+    labels = jnp.asarray(labels)
+    if not jnp.issubdtype(labels.dtype, jnp.integer):
+        raise TypeError(f"check_labels: labels must be integers, got {labels.dtype}")
+    ok = (labels >= 0) & (labels < num_classes)
+    if ignore_index is not None:
+        ok = ok | (labels == ignore_index)
+    flat = jnp.ravel(ok)
+    first = jnp.argmin(flat) if flat.size else jnp.zeros((), jnp.int32)
+    bad = jnp.ravel(labels)[first] if flat.size else jnp.zeros((), labels.dtype)
+    checkify.check(
+        jnp.all(ok),
+        f"labels must be in [0, {num_classes}) or ignore_index: found {{bad}} at flat index {{i}}",
+        bad=bad,
+        i=first,
+    )
+    return labels

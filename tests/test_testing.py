@@ -147,3 +147,22 @@ def test_fused_reduction_catches_a_mean_that_goes_wrong_at_scale():
     report = run(loss, checks=["fused_reduction"])
     assert not report["fused_reduction"].passed
     assert "compiled mean over" in report["fused_reduction"].detail
+
+
+def test_check_labels_reports_out_of_range_labels():
+    from jax.experimental import checkify
+
+    def step(labels):
+        return testing.check_labels(labels, 5, ignore_index=-100)
+
+    err, out = checkify.checkify(jax.jit(step))(jnp.array([0, 4, -100, 1]))
+    assert err.get() is None and out.tolist() == [0, 4, -100, 1]
+    for labels, message in (
+        ([0, 5, 3], "found 5 at flat index 1"),
+        ([0, 1, -1], "found -1 at flat index 2"),
+        ([[0, 1], [-100, 2]], "found -100 at flat index 2"),  # not ignored here
+    ):
+        err, _ = checkify.checkify(jax.jit(lambda y: testing.check_labels(y, 5)))(jnp.array(labels))
+        assert message in (err.get() or "")
+    with pytest.raises(TypeError, match="integers"):
+        testing.check_labels(jnp.array([0.5]), 3)
