@@ -49,10 +49,6 @@ __all__ = [
 # denominator p(1 - p) floored at 1e-12.
 _LOG_FLOOR = -100.0
 _BCE_EPS = 1e-12
-# Logits beyond this are clipped where a backward rule multiplies a linear term by
-# a factor that vanishes there (exp(-1e30) = 0 in every float dtype), so that an
-# infinite logit gives 0 · 1e30 = 0 rather than 0 · inf = NaN.
-_BIG = 1e30
 
 
 # --- shared argument handling
@@ -77,16 +73,6 @@ def _pair(
     return x, y
 
 
-def _weight_array(fn: str, arg: str, value: ArrayLike, like: tuple[jax.Array, ...]) -> jax.Array:
-    """A real weight array; a Python number takes the inputs' compute dtype, not float64."""
-    w = _checks.data_array(fn, arg, value)
-    if w.dtype == jnp.bool_:
-        raise TypeError(f"{fn}: {arg} must be a number or a numeric array, got booleans")
-    if getattr(w, "weak_type", False) or not jnp.issubdtype(w.dtype, jnp.floating):
-        w = w.astype(_reduce.compute_dtype(*like))
-    return w
-
-
 def _elementwise(fn, core, inputs, hyper=(), *, safe=None, weights, where, reduction):
     return _reduce.apply(
         fn, core, inputs, hyper, safe=safe, weights=weights, where=where, reduction=reduction
@@ -94,29 +80,72 @@ def _elementwise(fn, core, inputs, hyper=(), *, safe=None, weights, where, reduc
 
 
 # --- shared numerics of the logit losses
+#
+# Everything below is select- and clamp-free on purpose: jaxlib 0.10.2's CPU
+# reduction fusion (YNNPACK) takes abs, min, max, sign, exp, log1p and arithmetic
+# but not select or clamp, and an unfusable op splits a loss's forward pass into
+# several passes over fresh [N] buffers (measured 3-6x slower with a jnp.where).
 
 
-def _relu_terms(x, a, b):
-    """``a·max(-x, 0) + b·max(x, 0)``, with a zero coefficient giving 0 even at an infinite x.
+def _linear_terms(x, a, b=None):
+    """``a·max(-x, 0) + b·max(x, 0)`` for ``a, b >= 0`` (``b = 1 - a`` by default), with a
+    zero coefficient giving 0 even at an infinite ``x``, where a product gives 0·inf = NaN.
 
-    Written as ``c·A`` so that autodiff of it (which differentiates a rule's forward
-    pass in higher-order derivatives) still gives ``|x|`` with respect to a zero ``c``.
+    Computed as ``c·min(|x|, max) + t/(1 - t)``: ``c`` is the coefficient of the side ``x``
+    is on and ``t`` is 1 exactly where ``x`` is infinite and ``c > 0`` (adding ``1/0 = inf``),
+    0 elsewhere. Autodiff of it (which differentiates a rule's forward pass in
+    higher-order derivatives) gives ``max(∓x, 0)`` with respect to ``a``/``b`` also where
+    they are 0.
     """
-    c = jnp.where(x < 0, a, b)
+    s = jnp.sign(x)
     ax = jnp.abs(x)
-    return c * jnp.where(c == 0, jnp.minimum(ax, jnp.finfo(x.dtype).max), ax)
+    capped = jnp.minimum(ax, jnp.finfo(x.dtype).max)
+    pos = jnp.maximum(s, 0)
+    c = pos - a * s if b is None else a * jnp.maximum(-s, 0) + b * pos
+    t = jnp.sign(ax - capped) * jnp.sign(c)
+    return capped * c + t / (1 - t)
 
 
-def _sigmoids(x, one):
+def _finite_magnitude(x, big, one):
+    """``(sign x, |x|)`` with ``|x|`` taken as 0 at ±inf: the gradients with respect to
+    labels and weights, which grow like ``|x|``, are 0 at infinite logits."""
+    ax = jnp.abs(x)
+    capped = jnp.minimum(ax, big)
+    return jnp.sign(x), capped * (one - jnp.sign(ax - capped))
+
+
+def _sigmoids(x, s, one):
     """``(e, σ(x)(1+e), σ(-x)(1+e), 1/(1+e))`` with ``e = exp(-|x|)``: one exp, no select."""
     e = jnp.exp(-jnp.abs(x))
-    s = jnp.sign(x)
     return e, jnp.maximum(e, s), jnp.maximum(e, -s), one / (one + e)
 
 
-def _at_finite(x, grad):
-    """The gradient with respect to labels or weights, taken as 0 at infinite logits."""
-    return jnp.where(jnp.isinf(x), 0, grad)
+def _bwd_constants(x, *scalars):
+    """The backward's constants, to pass behind its barrier: 1, 0, the dtype's max, then
+    ``scalars``. A literal shared with the forward pass would be merged with it, and its
+    broadcast materialised as a fresh [N] buffer of zeros (see :mod:`jaxloss._fusion`)."""
+    return (1, 0, jnp.finfo(x.dtype).max, *scalars)
+
+
+def _softplus_pair(log_part, s, mag, zero):
+    """``(softplus(-x), softplus(x))`` from ``log1p(e)``, ``sign x`` and the finite ``|x|``."""
+    return log_part + mag * jnp.maximum(-s, zero), log_part + mag * jnp.maximum(s, zero)
+
+
+def _class_shaped(fn, arg, w, x, axes):
+    """``w`` (a per-class or broadcastable weight) with ``axes`` of size 1 inserted to get
+    ``x``'s rank, left unbroadcast: a full-size broadcast would be shared by the forward and
+    the backward pass and materialised."""
+    w = _checks.data_array(fn, arg, w)
+    if w.dtype == jnp.bool_:
+        raise TypeError(f"{fn}: {arg} must be a number or a numeric array, got booleans")
+    return jnp.expand_dims(w, axes)
+
+
+def _sum_to(g, shape):
+    """``g`` summed over the axes along which an array of ``shape`` was broadcast."""
+    axes = tuple(i for i, (n, m) in enumerate(zip(shape, g.shape, strict=True)) if n == 1 != m)
+    return jnp.sum(g, axis=axes, keepdims=True) if axes else g
 
 
 # --- binary_cross_entropy
@@ -237,29 +266,28 @@ def _sigmoid_bce_fwd(x, y, pw, smoothing):
     log_part = jnp.log1p(jnp.exp(-jnp.abs(x)))
     if pw is None:
         # softplus(-x) y + softplus(x) (1 - y) = log1p(e) + y max(-x, 0) + (1 - y) max(x, 0)
-        return log_part + _relu_terms(x, ys, 1 - ys), (x, y, pw)
-    a = pw * ys
+        return log_part + _linear_terms(x, ys), (x, y, pw)
+    a = pw * ys  # pw has x's rank, maybe with axes of size 1
     b = 1 - ys
-    return (a + b) * log_part + _relu_terms(x, a, b), (x, y, pw)
+    return (a + b) * log_part + _linear_terms(x, a, b), (x, y, pw)
 
 
 def _sigmoid_bce_bwd(smoothing, res, g):
-    (x, y, pw), (one, keep, half) = unshared(res, 1, 1 - smoothing, 0.5 * smoothing)
+    consts = _bwd_constants(res[0], 1 - smoothing, 0.5 * smoothing)
+    (x, y, pw), (one, zero, big, keep, half) = unshared(res, *consts)
     ys = y * keep + half if smoothing else y
-    e, sp, sn, u = _sigmoids(x, one)
+    s, mag = _finite_magnitude(x, big, one)
+    e, sp, sn, u = _sigmoids(x, s, one)
     b = one - ys
     a = ys if pw is None else pw * ys
     # ∂ℓ/∂x = b σ(x) - a σ(-x): two products, so both tails keep full precision.
     gx = g * (u * (b * sp - a * sn))
     if pw is None:
-        # ∂ℓ/∂y = softplus(-x) - softplus(x) = -x.
-        gy = _at_finite(x, -g * keep * x)
-        return gx, gy, None
-    softplus_neg = jnp.log1p(e) + jnp.maximum(-x, 0)  # softplus(-x)
-    softplus_pos = softplus_neg + x
-    gy = _at_finite(x, g * keep * (pw * softplus_neg - softplus_pos))
-    gpw = _at_finite(x, g * ys * softplus_neg)
-    return gx, gy, gpw
+        # ∂ℓ/∂y = softplus(-x) - softplus(x) = -x (0 at ±inf).
+        return gx, -g * keep * (s * mag), None
+    softplus_neg, softplus_pos = _softplus_pair(jnp.log1p(e), s, mag, zero)  # 0 at ±inf
+    gy = g * keep * (pw * softplus_neg - softplus_pos)
+    return gx, gy, _sum_to(g * ys * softplus_neg, pw.shape)
 
 
 _sigmoid_bce.defvjp(_sigmoid_bce_fwd, _sigmoid_bce_bwd)
@@ -282,14 +310,14 @@ def _sigmoid_bce_call(
             where=where,
             reduction=reduction,
         )
-    pw = _weight_array(fn, "pos_weight", pos_weight, (x, y))
+    pw = _checks.data_array(fn, "pos_weight", pos_weight)
     _checks.broadcastable(fn, "pos_weight", pw, x.shape, "the logits' shape")
+    pw = _class_shaped(fn, "pos_weight", pw, x, tuple(range(x.ndim - pw.ndim)))
     return _elementwise(
         fn,
-        core,
-        (x, y, jnp.broadcast_to(pw, x.shape)),
+        lambda x, y, s: core(x, y, pw.astype(x.dtype), s),
+        (x, y),
         (smoothing,),
-        safe=(0.0, 0.0, 1.0),
         weights=weights,
         where=where,
         reduction=reduction,
@@ -384,11 +412,12 @@ def sigmoid_binary_cross_entropy(
 # --- sigmoid_focal
 
 
-def _power(q, gamma):
-    """q ** γ: repeated products for small integer γ, exp(γ log q) otherwise (0 at q = 0)."""
+def _power(q, gamma, gamma_array=None):
+    """q ** γ: repeated products for small integer γ, exp(γ log q) otherwise (0 at q = 0);
+    ``gamma_array`` is γ as the backward's unshared constant."""
     if gamma == int(gamma) and gamma <= 8:
         return q ** int(gamma)
-    return jnp.exp(gamma * jnp.log(q))
+    return jnp.exp((gamma if gamma_array is None else gamma_array) * jnp.log(q))
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
@@ -398,7 +427,7 @@ def _sigmoid_focal(x, y, alpha, gamma):
 
 def _sigmoid_focal_fwd(x, y, alpha, gamma):
     e = jnp.exp(-jnp.abs(x))
-    loss = jnp.log1p(e) + _relu_terms(x, y, 1 - y)  # the cross-entropy
+    loss = jnp.log1p(e) + _linear_terms(x, y)  # the cross-entropy
     if gamma != 0.0:
         s = jnp.sign(x)
         # 1 - p_t = y σ(-x) + (1 - y) σ(x), from the same e.
@@ -411,29 +440,27 @@ def _sigmoid_focal_fwd(x, y, alpha, gamma):
 
 def _sigmoid_focal_bwd(alpha, gamma, res, g):
     a0, a1 = (1.0, 0.0) if alpha is None else (1 - alpha, 2 * alpha - 1)
-    tiny = jnp.finfo(res[0].dtype).tiny
-    (x, y), (one, big, small, gam, a0, a1) = unshared(res, 1, _BIG, tiny, gamma, a0, a1)
-    e, sp, sn, u = _sigmoids(x, one)
+    consts = _bwd_constants(res[0], jnp.finfo(res[0].dtype).tiny, gamma, a0, a1)
+    (x, y), (one, zero, big, tiny, gam, a0, a1) = unshared(res, *consts)
+    s, mag = _finite_magnitude(x, big, one)
+    e, sp, sn, u = _sigmoids(x, s, one)
     b = one - y
-    # The cross-entropy with x clipped: equal for |x| <= 1e30, finite at ±inf, where
-    # the factors multiplying it below vanish.
-    xc = jnp.clip(x, -big, big)
-    ce = jnp.log1p(e) + y * jnp.maximum(-xc, 0) + b * jnp.maximum(xc, 0)
+    # The cross-entropy, taken as 0 at ±inf, where the factors multiplying it vanish.
+    softplus_neg, softplus_pos = _softplus_pair(jnp.log1p(e), s, mag, zero)
+    ce = y * softplus_neg + b * softplus_pos
     dce = u * (b * sp - y * sn)  # σ(x) - y
     if gamma == 0.0:
-        w, gx, gy = one, dce, -x
+        w, gx, gy = one, dce, -(s * mag)
     else:
         # 1 - p_t = u d; the ratios σ(x)σ(-x)/(1 - p_t) = u e / d and ce/(1 - p_t) stay
         # bounded (d >= e), so no (1 - p_t)^(γ-1) is formed; d = 0 only where ce = 0.
         d = y * sn + b * sp
-        dm = jnp.maximum(d, small)
-        w = _power(u * d, gamma)
+        dm = jnp.maximum(d, tiny)
+        w = _power(u * d, gamma, gam)
         gx = dce + gam * ((ce * (u * e)) / dm) * (b - y)
-        gy = -x + gam * (ce * (sn - sp)) / dm
+        gy = gam * (ce * (sn - sp)) / dm - s * mag
     at = a0 + a1 * y
-    grad_x = g * (at * w) * gx
-    grad_y = _at_finite(x, g * w * (at * gy + a1 * ce))
-    return grad_x, grad_y
+    return g * (at * w) * gx, g * w * (at * gy + a1 * ce)
 
 
 _sigmoid_focal.defvjp(_sigmoid_focal_fwd, _sigmoid_focal_bwd)
@@ -555,9 +582,10 @@ def _hinge_fwd(s, y):
 
 
 def _hinge_bwd(res, g):
-    (s, y), (one, zero) = unshared(res, 1, 0)
+    (s, y), (one, zero, big) = unshared(res, *_bwd_constants(res[0]))
     active = g * _step(one - y * s, zero)
-    return -y * active, _at_finite(s, -s * active)
+    sign, mag = _finite_magnitude(s, big, one)
+    return -y * active, -(sign * mag) * active
 
 
 _hinge.defvjp(_hinge_fwd, _hinge_bwd)
@@ -574,9 +602,11 @@ def _squared_hinge_fwd(s, y):
 
 
 def _squared_hinge_bwd(res, g):
-    (s, y), (one, zero) = unshared(res, 1, 0)
-    h = -2 * g * jnp.maximum(one - y * s, zero)
-    return y * h, _at_finite(s, s * h)
+    (s, y), (one, zero, big, two) = unshared(res, *_bwd_constants(res[0], 2))
+    h = -two * g * jnp.maximum(one - y * s, zero)
+    sign, mag = _finite_magnitude(s, big, one)
+    finite_s = sign * mag  # 0 at ±inf, where the target gradient is taken as 0
+    return y * h, finite_s * (-two * g * jnp.maximum(one - y * finite_s, zero))
 
 
 _squared_hinge.defvjp(_squared_hinge_fwd, _squared_hinge_bwd)
@@ -592,9 +622,10 @@ def _perceptron_fwd(s, y):
 
 
 def _perceptron_bwd(res, g):
-    (s, y), (zero,) = unshared(res, 0)
+    (s, y), (one, zero, big) = unshared(res, *_bwd_constants(res[0]))
     active = g * _step(-(y * s), zero)
-    return -y * active, _at_finite(s, -s * active)
+    sign, mag = _finite_magnitude(s, big, one)
+    return -y * active, -(sign * mag) * active
 
 
 _perceptron.defvjp(_perceptron_fwd, _perceptron_bwd)
@@ -799,11 +830,12 @@ def _soft_margin_fwd(x, y):
 
 
 def _soft_margin_bwd(res, g):
-    (x, y), (one,) = unshared(res, 1)
+    (x, y), (one, _, big) = unshared(res, *_bwd_constants(res[0]))
     z = -(y * x)
     e = jnp.exp(-jnp.abs(z))
     sig = g * jnp.maximum(e, jnp.sign(z)) / (one + e)  # g σ(-y x)
-    return -y * sig, _at_finite(x, -x * sig)
+    sign, mag = _finite_magnitude(x, big, one)
+    return -y * sig, -(sign * mag) * sig
 
 
 _soft_margin.defvjp(_soft_margin_fwd, _soft_margin_bwd)
@@ -877,24 +909,26 @@ def _multilabel_soft_margin(x, y, w, axis):
 def _multilabel_soft_margin_fwd(x, y, w, axis):
     log_part = jnp.log1p(jnp.exp(-jnp.abs(x)))
     if w is None:
-        per_class = log_part + _relu_terms(x, y, 1 - y)
+        per_class = log_part + _linear_terms(x, y)
     else:
-        per_class = w * log_part + _relu_terms(x, w * y, w * (1 - y))
+        per_class = w * log_part + _linear_terms(x, w * y, w * (1 - y))
     return jnp.sum(per_class, axis=axis) / x.shape[axis], (x, y, w)
 
 
 def _multilabel_soft_margin_bwd(axis, res, g):
-    (x, y, w), (one, inv_c) = unshared(res, 1, 1 / res[0].shape[axis])
-    e, sp, sn, u = _sigmoids(x, one)
+    consts = _bwd_constants(res[0], 1 / res[0].shape[axis])
+    (x, y, w), (one, zero, big, inv_c) = unshared(res, *consts)
+    s, mag = _finite_magnitude(x, big, one)
+    e, sp, sn, u = _sigmoids(x, s, one)
     g = jnp.expand_dims(g, axis) * inv_c
     gw = g if w is None else g * w
     b = one - y
     gx = gw * (u * (b * sp - y * sn))
-    gy = _at_finite(x, -gw * x)
+    gy = -gw * (s * mag)
     if w is None:
         return gx, gy, None
-    ce = jnp.log1p(e) + y * jnp.maximum(-x, 0) + b * jnp.maximum(x, 0)
-    return gx, gy, _at_finite(x, g * ce)
+    softplus_neg, softplus_pos = _softplus_pair(jnp.log1p(e), s, mag, zero)
+    return gx, gy, _sum_to(g * (y * softplus_neg + b * softplus_pos), w.shape)
 
 
 _multilabel_soft_margin.defvjp(_multilabel_soft_margin_fwd, _multilabel_soft_margin_bwd)
@@ -920,21 +954,21 @@ def _multilabel_soft_margin_call(
             where=where,
             reduction=reduction,
         )
-    w = _weight_array(fn, "class_weights", class_weights, (x, y))
+    w = _checks.data_array(fn, "class_weights", class_weights)
     n = x.shape[ax]
     if w.shape not in ((n,), ()):
         raise ValueError(
             f"{fn}: class_weights must have shape ({n},), one weight per class along "
             f"axis {axis} of logits {x.shape}, got {w.shape}"
         )
-    w = jnp.broadcast_to(jnp.expand_dims(w, tuple(i for i in range(x.ndim) if i != ax)), x.shape)
+    others = tuple(i for i in range(x.ndim) if i != ax or w.ndim == 0)
+    w = _class_shaped(fn, "class_weights", w, x, others)
     return _reduce.apply(
         fn,
-        core,
-        (x, y, w),
+        lambda x, y, a: core(x, y, w.astype(x.dtype), a),
+        (x, y),
         (ax,),
         axes=(ax,),
-        safe=(0.0, 0.0, 1.0),
         weights=weights,
         where=where,
         reduction=reduction,
