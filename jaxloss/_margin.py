@@ -573,6 +573,25 @@ def multilabel_margin(
 # --- sparsemax
 
 
+def _newton_step(z, tau):
+    """τ' = (sum_{z > τ} z - 1) / #{z > τ} and that count."""
+    on = z > tau
+    n = jnp.sum(on, axis=-1, keepdims=True, dtype=z.dtype)
+    return (jnp.sum(jnp.where(on, z, 0), axis=-1, keepdims=True) - 1) / n, n
+
+
+# Module-level loop functions: an eager call then reuses the compiled loop.
+def _newton_body(state):
+    z, tau, n, _ = state
+    tau, n_next = _newton_step(z, tau)
+    return z, tau, n_next, n
+
+
+def _newton_cond(state):
+    _, _, n, n_before = state
+    return jnp.any(n != n_before)
+
+
 def _sparsemax_threshold(z: jax.Array) -> jax.Array:
     """τ with ``sum(max(z - τ, 0)) = 1``, ``[..., 1]``, for ``z`` whose maximum is 0.
 
@@ -584,27 +603,9 @@ def _sparsemax_threshold(z: jax.Array) -> jax.Array:
     outside the loop, so that τ's derivative (the mean over the support) is exact.
     """
     zs = lax.stop_gradient(z)
-
-    def step(tau):
-        on = zs > tau
-        n = jnp.sum(on, axis=-1, keepdims=True, dtype=zs.dtype)
-        return (jnp.sum(jnp.where(on, zs, 0), axis=-1, keepdims=True) - 1) / n, n
-
-    def body(state):
-        tau, n, _ = state
-        tau, n_next = step(tau)
-        return tau, n_next, n
-
-    def cond(state):
-        _, n, n_before = state
-        return jnp.any(n != n_before)
-
-    first = jnp.full((*z.shape[:-1], 1), -1.0, z.dtype)
-    tau, n = step(first)
-    tau, _, _ = lax.while_loop(cond, body, (tau, n, jnp.full_like(n, -1)))
-    on = z > tau
-    n = jnp.sum(on, axis=-1, keepdims=True, dtype=z.dtype)
-    return (jnp.sum(jnp.where(on, z, 0), axis=-1, keepdims=True) - 1) / n
+    tau, n = _newton_step(zs, jnp.full((*z.shape[:-1], 1), -1.0, z.dtype))
+    _, tau, _, _ = lax.while_loop(_newton_cond, _newton_body, (zs, tau, n, jnp.full_like(n, -1)))
+    return _newton_step(z, tau)[0]
 
 
 @jax.custom_vjp
