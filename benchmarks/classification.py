@@ -947,9 +947,13 @@ def headline(runner: Runner, shape: tuple[int, int]) -> list[Row]:
     rows, cands = [], []
     for i, (label, opts, labels) in enumerate(variants):
         row = Row("headline", name, label, opts, i == 0, [tuple(x.shape), tuple(labels.shape)])
-        cands += runner.add_row(
+        built = runner.add_row(
             row, entry.fn, entry.reference, (x, labels), opts, OPTAX.get(name), TORCH.get(name), tt
         )
+        if not built:
+            runner.warn(f"headline ({label}): jaxloss failed, variant skipped")
+            continue
+        cands += built
         rows.append(row)
         print(f"headline {label}: built", file=sys.stderr, flush=True)
     runner.time(cands, f"headline{shape}")
@@ -1094,8 +1098,20 @@ def _ms(v: float | None) -> str:
     return "—" if v is None else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
 
 
+def _plain(rows: Sequence[Row]) -> Row | None:
+    return next((r for r in rows if r.label == "plain"), None)
+
+
+def _vs_plain(r: Row, plain: Row | None) -> float | None:
+    """median(jaxloss of r) / median(jaxloss of plain CE)."""
+    if plain is None:
+        return None
+    a, b = r.median_ms("jaxloss"), plain.median_ms("jaxloss")
+    return None if a is None or b is None else a / b
+
+
 def headline_table(rows: Sequence[Row]) -> str:
-    plain = rows[0]
+    plain = _plain(rows)
     lines = [
         "| variant | jaxloss ms | vs reference | vs optax | vs torch | vs plain CE "
         "| optax ms | torch ms | temp MiB jaxloss / reference / optax "
@@ -1103,11 +1119,12 @@ def headline_table(rows: Sequence[Row]) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
-        vs_plain = r.median_ms("jaxloss") / plain.median_ms("jaxloss")
+        vs_plain = _vs_plain(r, plain)
         lines.append(
             f"| {r.label} | {_ms(r.median_ms('jaxloss'))} | {_cell(r.ratio('reference'))} "
             f"| {_cell(r.ratio('optax'))} | {_cell(r.ratio('torch'), math.inf, None)} "
-            f"| {vs_plain:.2f} | {_ms(r.median_ms('optax'))} | {_ms(r.median_ms('torch'))} "
+            f"| {_cell(vs_plain, math.inf, None)} | {_ms(r.median_ms('optax'))} "
+            f"| {_ms(r.median_ms('torch'))} "
             f"| {_temps(r)} | {_rss(r)} |"
         )
     return "\n".join(lines)
@@ -1127,9 +1144,9 @@ def headline_verdicts(rows: Sequence[Row]) -> list[str]:
             f"- plain CE ≤ {TARGET}× optax: "
             + ("—" if r is None else f"{r:.2f}× ({verdict(round(r, 2) <= TARGET)})")
         )
-    if plain is not None and smooth is not None:
-        r = smooth.median_ms("jaxloss") / plain.median_ms("jaxloss")
-        q = smooth.paired("jaxloss", plain)
+    r = None if smooth is None else _vs_plain(smooth, plain)
+    if plain is not None and smooth is not None and r is not None:
+        q = smooth.paired("jaxloss", plain) or [math.nan] * 3
         out.append(
             f"- label smoothing ≤ {SMOOTHING_VS_PLAIN}× plain CE: {r:.2f}× "
             f"(per-round median {q[1]:.2f}×; {verdict(round(r, 2) <= SMOOTHING_VS_PLAIN)})"
@@ -1347,7 +1364,7 @@ def to_json(
     config: Mapping[str, Any],
     warnings: Sequence[str],
 ) -> str:
-    plain = head[0].median_ms("jaxloss") if head else None
+    plain = _plain(head)
 
     def one(r: Row) -> dict[str, Any]:
         d = {
@@ -1370,8 +1387,8 @@ def to_json(
             "peak_rss_mib_after": r.rss_mib,
             "times_ms": {n: [round(1e3 * t, 4) for t in ts] for n, ts in r.times.items()},
         }
-        if r.section == "headline" and plain:
-            d["ratio_vs_plain_ce"] = r.median_ms("jaxloss") / plain
+        if r.section == "headline":
+            d["ratio_vs_plain_ce"] = _vs_plain(r, plain)
         return d
 
     data = {
