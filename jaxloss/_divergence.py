@@ -75,11 +75,11 @@ def _times(t, x, t_tiny):
     """``t * x`` for ``t >= 0``, exactly 0 where ``t = 0`` even if ``x = +inf``, select-free.
 
     ``t_tiny = t + tiny`` (tiny the dtype's smallest normal number). ``x`` is
-    capped at ``2 / (t_tiny - t)``: that is ``2 / tiny`` (finite) at ``t = 0``,
-    so ``0 * x`` becomes ``0 * 2/tiny = 0``, and ``+inf`` once ``t + tiny`` rounds
-    to ``t`` (every ``t`` above ``2**24 * tiny`` ≈ 2e-31 in float32, ``2**53 * tiny``
-    ≈ 2e-292 in float64), leaving ``t * x`` exact,
-    ``inf`` and NaN included. The cap has no tangent (no NaN in forward mode).
+    capped at ``2 / (t_tiny - t)``: that is ``2 / tiny`` (finite) at ``t = 0``, so
+    ``0 * x`` becomes ``0 * 2/tiny = 0``, and ``+inf`` once ``t + tiny`` rounds to
+    ``t`` (every ``t`` above ``2**24 * tiny`` ≈ 2e-31 in float32, ``2**53 * tiny`` ≈
+    2e-292 in float64), leaving ``t * x`` exact, ``inf`` and NaN included. The cap
+    has no tangent, so forward-mode derivatives of the value see no ``0 * inf``.
     """
     cap = 2 / jax.lax.stop_gradient(t_tiny - t)
     return t * jnp.minimum(x, cap)
@@ -158,9 +158,11 @@ def kl_divergence(
     -\infty`, and its target gradient is taken as 0: the true one-sided derivative
     :math:`\log(t_c/p_c) + 1` tends to :math:`-\infty` there, so no finite value is a
     limit, and 0 makes a zero-target class inert (it adds exactly 0 to the value
-    and to both gradients, whatever ``log_predictions`` holds there). optax and
+    and to both gradients, whether ``log_predictions`` there is finite or ``-inf``;
+    a NaN still propagates). optax and
     PyTorch give NaN target gradients at zero targets, and a NaN value at
-    ``t = 0, log p = -inf``. Negative targets give NaN; nothing is clamped. Neither
+    ``t = 0, log p = -inf``. A positive target where ``log_predictions`` is
+    ``-inf`` gives ``inf``; negative targets give NaN; nothing is clamped. Neither
     input needs to be normalised (see :func:`generalized_kl_divergence` for
     unnormalised measures).
 
