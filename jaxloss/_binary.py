@@ -29,6 +29,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from . import _checks, _reduce
@@ -46,9 +47,10 @@ __all__ = [
 ]
 
 # PyTorch's binary_cross_entropy: each log clamped at -100, and the backward's
-# denominator p(1 - p) floored at 1e-12.
+# denominator p(1 - p) floored at 1e-12, a float32 constant in every dtype (PyTorch's
+# kernel declares it float), 9.99999996e-13.
 _LOG_FLOOR = -100.0
-_BCE_EPS = 1e-12
+_BCE_EPS = float(np.float32(1e-12))
 
 
 # --- shared argument handling
@@ -831,9 +833,9 @@ def _soft_margin_fwd(x, y):
 
 def _soft_margin_bwd(res, g):
     (x, y), (one, _, big) = unshared(res, *_bwd_constants(res[0]))
-    z = -(y * x)
-    e = jnp.exp(-jnp.abs(z))
-    sig = g * jnp.maximum(e, jnp.sign(z)) / (one + e)  # g σ(-y x)
+    # g σ(-y x) = g / (1 + exp(y x)): accurate in relative terms at both ends, and the
+    # right limits 0 and g at y x = ±inf (exp overflowing to inf is fine here).
+    sig = g / (one + jnp.exp(y * x))
     sign, mag = _finite_magnitude(x, big, one)
     return -y * sig, -(sign * mag) * sig
 
