@@ -1,5 +1,6 @@
 """Bad input gets a clear error at trace time: function, argument, shapes and the fix."""
 
+import inspect
 import math
 import re
 
@@ -17,24 +18,37 @@ def _args(name, shape=(3, 4)):
     return catalogue.get(name).inputs(0, shape)
 
 
+def _arg_names(name):
+    """The names of the loss's first two parameters (predictions/logits, targets/labels)."""
+    first, second = list(inspect.signature(catalogue.get(name).fn).parameters)[:2]
+    return first, second
+
+
 @pytest.mark.parametrize("name", catalogue.names())
 def test_integer_and_boolean_predictions_are_type_errors(name):
     args = _args(name)
+    first, _ = _arg_names(name)
     for bad in (args[0].astype(jnp.int32), args[0] > 0):
-        with pytest.raises(TypeError, match=rf"^{name}: predictions must have a floating dtype"):
+        with pytest.raises(TypeError, match=rf"^{name}: {first} must have a floating dtype"):
             catalogue.get(name).fn(bad, *args[1:])
 
 
 @pytest.mark.parametrize("name", catalogue.names())
 def test_mismatched_shapes_name_both(name):
     args = _args(name)
-    bad_targets = jnp.ones((3, 4, 1), jnp.float32)
-    msg = re.escape(
-        f"{name}: predictions and targets must have the same shape, got (3, 4) and (3, 4, 1); "
-        "broadcast explicitly first, e.g. jnp.broadcast_to(targets, predictions.shape)"
-    )
+    first, second = _arg_names(name)
+    bad = jnp.ones((3, 4, 1), args[1].dtype)
+    if args[0].shape == args[1].shape and jnp.issubdtype(args[1].dtype, jnp.floating):
+        # Same-shape float pairs: the one message, with both shapes and the fix.
+        msg = re.escape(
+            f"{name}: {first} and {second} must have the same shape, got (3, 4) and (3, 4, 1); "
+            f"broadcast explicitly first, e.g. jnp.broadcast_to({second}, {first}.shape)"
+        )
+    else:
+        # Labels or lengths of another shape: the message names them and their shape.
+        msg = rf"^{name}: (.|\n)*{second}(.|\n)*\(3, 4, 1\)"
     with pytest.raises(ValueError, match=msg):
-        catalogue.get(name).fn(args[0], bad_targets, *args[2:])
+        catalogue.get(name).fn(args[0], bad, *args[2:])
 
 
 @pytest.mark.parametrize("name", catalogue.names())
