@@ -129,7 +129,8 @@ def _lse_last(a: jax.Array, end: jax.Array) -> jax.Array:
 def _finish(loglik: jax.Array, zero_infinity: bool) -> jax.Array:
     """``-log P``; ``+inf`` (or 0 with ``zero_infinity``) where no alignment exists."""
     impossible = loglik < _IMPOSSIBLE
-    return jnp.where(impossible, 0.0 if zero_infinity else jnp.inf, -loglik)
+    # 0 - log P rather than -log P: an empty sequence costs +0.0, not -0.0.
+    return jnp.where(impossible, 0.0 if zero_infinity else jnp.inf, 0.0 - loglik)
 
 
 # --- the rule
@@ -329,13 +330,14 @@ def _ctc_body(core, x, y, logit_paddings, label_paddings, input_lengths, label_l
     bad = jnp.zeros(batch, bool)
     frames = None
     if logit_paddings is not None:
-        frames = logit_paddings == 0
+        frames = logit_paddings == jnp.zeros((), logit_paddings.dtype)
     elif input_lengths is not None:
         frames = _iota(batch, t) < input_lengths[..., None].astype(jnp.int32)
         bad = bad | (input_lengths < 0) | (input_lengths > t)
     if label_paddings is not None:
         # The count of paddings, as optax (labels are right-padded).
-        length = n - jnp.sum(label_paddings != 0, axis=-1, dtype=jnp.int32)
+        padded = label_paddings != jnp.zeros((), label_paddings.dtype)
+        length = n - jnp.sum(padded, axis=-1, dtype=jnp.int32)
     elif label_lengths is not None:
         bad = bad | (label_lengths < 0) | (label_lengths > n)
         length = jnp.clip(label_lengths, 0, n).astype(jnp.int32)
