@@ -65,8 +65,8 @@ def _distance(kind, margin, x, y):
             jnp.where(_is_label(x, y), 0, x - jnp.take_along_axis(x, y[..., None], -1) + 1)
         )
     if kind == "sparsemax":
-        z = x - jnp.max(x, axis=-1, keepdims=True)
-        return jnp.min(jnp.abs(z - _margin._sparsemax_threshold(z)), axis=-1)
+        top = jnp.max(x, axis=-1, keepdims=True)
+        return jnp.min(jnp.abs(x - top - _margin._sparsemax_threshold(x, top)), axis=-1)
     if kind == "multilabel_margin":
         counts, _ = _margin._decode_targets(y, x.shape[-1])
         target = counts > 0

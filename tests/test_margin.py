@@ -355,3 +355,14 @@ def test_multilabel_margin_errors():
         jaxloss.multilabel_margin(x, jnp.zeros((3,), jnp.int32))
     with pytest.raises(TypeError, match="multilabel_margin: targets must have an integer dtype"):
         jaxloss.multilabel_margin(x, jnp.zeros((3, 4)))
+
+
+@pytest.mark.parametrize("fn", [jaxloss.multi_margin, jaxloss.multiclass_hinge], ids=IDS[:2])
+def test_infinite_label_score_gives_zero_or_inf_with_zero_gradient(fn):
+    x = jnp.array([[jnp.inf, 1.0, -2.0], [-jnp.inf, 1.0, -2.0], [0.5, 1.0, -jnp.inf]])
+    y = jnp.array([0, 0, 1])
+    value = np.asarray(fn(x, y))
+    assert value[0] == 0.0 and value[1] == np.inf and np.isfinite(value[2])
+    g = np.asarray(grad(fn, x, y))
+    np.testing.assert_array_equal(g[:2], 0)
+    assert np.isfinite(g).all()
