@@ -166,6 +166,12 @@ def _multi_margin_bwd(p, margin, res, g):
 _multi_margin.defvjp(_multi_margin_fwd, _multi_margin_bwd)
 
 
+def _times_class_weight(cw: jax.Array, losses: jax.Array, ys: jax.Array) -> jax.Array:
+    """``w_y`` times the example's loss (outside the power, as PyTorch computes it);
+    outside the rule, so that autodiff gives the class weights their gradient."""
+    return losses * jnp.take(cw.astype(losses.dtype), ys, mode="clip")
+
+
 def _multi_margin_call(
     core, logits, labels, *, p, margin, class_weights, axis, ignore_index, weights, where, reduction
 ):
@@ -184,10 +190,7 @@ def _multi_margin_call(
                 f"{fn}: class_weights must have shape (num_classes,) = ({x.shape[-1]},), "
                 f"got {cw.shape}; pass one weight per class"
             )
-
-        def scale(losses, ys):
-            # w_y multiplies the example's loss (outside the power, as PyTorch computes it).
-            return losses * jnp.take(cw.astype(losses.dtype), ys, mode="clip")
+        scale = functools.partial(_times_class_weight, cw)
 
     return _apply(
         fn,
