@@ -20,7 +20,12 @@ transcendental per element and pass besides a ``log1p``,
   confident correct prediction is ``-e/(1+e)``, not a rounded 0);
 * a coefficient times ``max(±x, 0)`` is taken as 0 when the coefficient is 0, so
   an infinite logit on the side its label ignores costs exactly 0 (``-inf``
-  logits work as masks) instead of ``0 · inf = NaN``.
+  logits work as masks) instead of ``0 · inf = NaN``, and ``+inf`` otherwise;
+* the gradients with respect to labels and weight arrays, which grow like
+  ``|x|``, are taken as 0 at infinite logits, so every gradient is finite.
+
+No ``jnp.where`` or ``jnp.clip`` appears in these rules (see the note above
+``_linear_terms``).
 """
 
 from __future__ import annotations
