@@ -52,6 +52,7 @@ __all__ = ["ctc"]
 
 _NEG = -1e30  # log of "no probability" inside the recursions (finite on purpose)
 _IMPOSSIBLE = 0.5 * _NEG  # log-likelihoods below this mean "no valid alignment"
+_DENSE_CLASSES = 128  # up to this many classes, occupancies are summed by a one-hot product
 
 
 # --- shared pieces (also used by the reference)
@@ -94,22 +95,40 @@ def _log_softmax(x: jax.Array) -> jax.Array:
 
 
 def _emissions(logp: jax.Array, labels: jax.Array, blank: int) -> jax.Array:
-    """``max(log y_t(ℓ'_s), -1e30)``, time-major [T, B, 2N+1].
-
-    The labels' columns are picked by a product with a one-hot [B, K, N] array
-    (exact: one nonzero term per sum, and log-probabilities are clamped to the
-    finite log-zero first, so no ``0 · -inf``); XLA's gather is several times
-    slower on CPU.
-    """
+    """``max(log y_t(ℓ'_s), -1e30)``, time-major [T, B, 2N+1]."""
     b, t, k = logp.shape
     n = labels.shape[1]
-    lp = jnp.maximum(logp, _NEG)
-    classes = jnp.arange(k, dtype=labels.dtype).reshape(1, k, 1)
-    onehot = (jnp.clip(labels, 0, k - 1)[:, None, :] == classes).astype(lp.dtype)
-    lab = jnp.einsum("btk,bkn->tbn", lp, onehot, precision=jax.lax.Precision.HIGHEST)
-    blanks = jnp.transpose(lp[..., blank])[..., None]  # [T, B, 1]
+    # One index per (sequence, label), broadcast over frames by the gather itself
+    # (an explicitly broadcast [B, T, N] index makes XLA's CPU gather 30x slower).
+    lab = jnp.take_along_axis(logp, jnp.clip(labels, 0, k - 1)[:, None, :], axis=-1)
+    lab = jnp.maximum(jnp.transpose(lab, (1, 0, 2)), _NEG)  # [T, B, N]
+    blanks = jnp.maximum(jnp.transpose(logp[..., blank]), _NEG)[..., None]  # [T, B, 1]
     inner = jnp.stack([jnp.broadcast_to(blanks, (t, b, n)), lab], axis=-1).reshape(t, b, 2 * n)
     return jnp.concatenate([inner, blanks], axis=-1)
+
+
+def _occupancy(gammas: jax.Array, labels: jax.Array, blank: int, k: int) -> jax.Array:
+    """``Σ_{s: ℓ'_s = k} γ_t(s)`` as [B, T, K] from the time-major [T, B, 2N+1] ``γ``."""
+    t, b, _ = gammas.shape
+    lab = jnp.clip(labels, 0, k - 1)
+    on_labels = gammas[..., 1::2]  # [T, B, N]
+    if labels.shape[1] == 0:
+        occ = jnp.zeros((b, t, k), gammas.dtype)
+    elif k <= _DENSE_CLASSES:
+        # Few classes: a product with a one-hot [B, N, K] array is the fastest on CPU.
+        onehot = (lab[..., None] == jnp.arange(k, dtype=lab.dtype).reshape(1, 1, k)).astype(
+            gammas.dtype
+        )
+        occ = jnp.einsum("tbn,bnk->btk", on_labels, onehot, precision=jax.lax.Precision.HIGHEST)
+    else:
+        # Many classes: scatter-add the N label columns (cost independent of K).
+        zeros = jnp.zeros((b, t, k), gammas.dtype)
+        occ = jax.vmap(lambda z, g, y: z.at[:, y].add(g))(
+            zeros, jnp.transpose(on_labels, (1, 0, 2)), lab
+        )
+    on_blank = jnp.transpose(jnp.sum(gammas[..., 0::2], axis=-1))[..., None]  # [B, T, 1]
+    is_blank = (jnp.arange(k) == blank).astype(gammas.dtype).reshape(1, 1, k)
+    return occ + on_blank * is_blank
 
 
 def _end_states(size: int, lengths: jax.Array) -> jax.Array:
@@ -210,18 +229,7 @@ def _ctc_bwd(blank, zero_infinity, res, g):
     ab = ab - jax.lax.stop_gradient(jnp.max(ab, axis=-1, keepdims=True))
     e = jnp.exp(ab)
     gammas = e * (frames.T[..., None].astype(logp.dtype) / jnp.sum(e, axis=-1, keepdims=True))
-    # Occupancy per class: blank states summed, label states through a one-hot product.
-    n = labels.shape[1]
-    occ_blank = jnp.sum(gammas[..., 0::2], axis=-1)  # [T, B]
-    classes = jnp.arange(k, dtype=labels.dtype).reshape(1, 1, k)
-    onehot = (jnp.clip(labels, 0, k - 1)[..., None] == classes).astype(logp.dtype)
-    occ = (
-        jnp.einsum("tbn,bnk->btk", gammas[..., 1::2], onehot, precision=jax.lax.Precision.HIGHEST)
-        if n
-        else jnp.zeros_like(logp)
-    )
-    is_blank = (classes == blank).astype(logp.dtype)
-    occ = occ + jnp.transpose(occ_blank)[..., None] * is_blank
+    occ = _occupancy(gammas, labels, blank, k)
     # The gradient of -log P for an impossible alignment is undefined: NaN as PyTorch,
     # or 0 with zero_infinity (the loss is then the constant 0).
     coef = jnp.where(impossible, 0.0 if zero_infinity else jnp.nan, g)

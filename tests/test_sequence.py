@@ -349,3 +349,17 @@ def test_input_errors():
         jaxloss.ctc(x, jnp.zeros((3, T)), labels, jnp.zeros((3, 2)))
     with pytest.raises(TypeError, match="blank must be a static Python int"):
         jax.jit(lambda b: jaxloss.ctc(x, labels, blank=b))(0)
+
+
+def test_many_classes_take_the_scatter_path():
+    """Above 128 classes the occupancies are scatter-added instead of a one-hot product."""
+    r = rng(11)
+    x = jnp.asarray(r.normal(size=(2, 6, 300)))
+    labels = jnp.asarray([[7, 7, 299], [150, 3, 3]], jnp.int32)
+
+    def g(f):
+        return jax.value_and_grad(lambda x: jnp.sum(f(x, labels)))(x)
+
+    (v, gx), (vr, gr) = g(jaxloss.ctc), g(reference.ctc)
+    np.testing.assert_allclose(v, vr, rtol=1e-12)
+    np.testing.assert_allclose(gx, gr, atol=1e-13)
