@@ -619,6 +619,11 @@ def _sparsemax_threshold(x: jax.Array, top: jax.Array) -> jax.Array:
     final step is repeated outside the loop, so that τ's derivative (the mean over
     the support) is exact.
     """
+    return _newton_step(x, top, _newton_root(x, top))[0]
+
+
+@jax.jit  # compiled once per shape, also for eager calls (a bare while_loop is not)
+def _newton_root(x: jax.Array, top: jax.Array) -> jax.Array:
     xs, tops = lax.stop_gradient((x, top))
 
     def body(state):
@@ -631,8 +636,7 @@ def _sparsemax_threshold(x: jax.Array, top: jax.Array) -> jax.Array:
         return jnp.any(n != n_before)
 
     tau, n = _newton_step(xs, tops, jnp.full(top.shape, -1.0, x.dtype))
-    tau, _, _ = lax.while_loop(cond, body, (tau, n, jnp.full_like(n, -1)))
-    return _newton_step(x, top, tau)[0]
+    return lax.while_loop(cond, body, (tau, n, jnp.full_like(n, -1)))[0]
 
 
 @jax.custom_vjp

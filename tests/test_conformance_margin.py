@@ -190,13 +190,13 @@ def test_multilabel_margin_matches_torch_on_one_example_and_at_hinges():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_multiclass_hinge_matches_optax(reduction, dtype):
+def test_multiclass_hinge_matches_optax(dtype):
     x, y = _scores(3, dtype, scale=1.0)
-    ct = _cotangent(reduction, (N,), dtype, 3)
-    ours = _ours(lambda s: jaxloss.multiclass_hinge(s, y, reduction=reduction), x, (), ct)
-    theirs = _optax(optax.losses.multiclass_hinge_loss, x, (jnp.asarray(y),), reduction, ct)
-    _check(ours, theirs)
+    for reduction in REDUCTIONS:
+        ct = _cotangent(reduction, (N,), dtype, 3)
+        ours = _ours(lambda s, r=reduction: jaxloss.multiclass_hinge(s, y, reduction=r), x, (), ct)
+        theirs = _optax(optax.losses.multiclass_hinge_loss, x, (y,), reduction, ct)
+        _check(ours, theirs)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -223,14 +223,15 @@ def test_multiclass_hinge_matches_optax_at_ties(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("scale", [0.3, 1.0, 4.0])
-def test_sparsemax_matches_optax(scale, reduction, dtype):
+@pytest.mark.parametrize("scale", [0.3, 4.0])
+def test_sparsemax_matches_optax(scale, dtype):
+    """Dense (small scores) and sparse (large scores) projections."""
     x, y = _scores(5, dtype, shape=(N, 11), scale=scale)
-    ct = _cotangent(reduction, (N,), dtype, 5)
-    ours = _ours(lambda s: jaxloss.sparsemax(s, y, reduction=reduction), x, (), ct)
-    theirs = _optax(optax.losses.multiclass_sparsemax_loss, x, (jnp.asarray(y),), reduction, ct)
-    _check(ours, theirs)
+    for reduction in REDUCTIONS:
+        ct = _cotangent(reduction, (N,), dtype, 5)
+        ours = _ours(lambda s, r=reduction: jaxloss.sparsemax(s, y, reduction=r), x, (), ct)
+        theirs = _optax(optax.losses.multiclass_sparsemax_loss, x, (y,), reduction, ct)
+        _check(ours, theirs)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
