@@ -432,15 +432,16 @@ def ctc(
     forward and backward variables and ``γ_t(s)`` the posterior probability of being
     in state ``s`` at frame ``t`` (0 for padded frames, which get gradient 0).
 
-    Boundaries: if no alignment fits (too few frames, ``2L - 1`` are needed for
-    ``L`` repeated labels, or every alignment passes through a class whose logit is
-    ``-inf``) the loss is exactly ``+inf`` and its gradient NaN, as in PyTorch; with
-    ``zero_infinity=True`` it is 0 with gradient 0. optax returns a large finite
-    number instead (about ``1e5`` per impossible step, from its ``log_epsilon``).
-    ``-inf`` logits (masked classes) give finite values and gradients (gradient 0
-    for the masked class) as long as some alignment avoids them. Labels equal to
-    ``blank`` or outside ``[0, K)`` within a sequence, and lengths outside
-    ``[0, T]``/``[0, N]``, give a NaN loss for that sequence.
+    Boundaries: if no alignment fits (too few frames: ``L`` labels need ``L`` frames
+    plus one per adjacent repeat, or every alignment passes through a class whose
+    logit is ``-inf``) the loss is exactly ``+inf`` and its gradient NaN, as in
+    PyTorch; with ``zero_infinity=True`` it is 0 with gradient 0. optax returns a
+    large finite number instead (about ``1e5`` per impossible step, from its
+    ``log_epsilon``). ``-inf`` logits (masked classes) give finite values and
+    gradients (gradient 0 for the masked class) as long as some alignment avoids
+    them. Labels equal to ``blank`` or outside ``[0, K)`` within a sequence, and
+    lengths outside ``[0, T]``/``[0, N]``, give a NaN loss for that sequence (and
+    gradient 0 for it).
 
     Args:
       logits: ``[..., T, K]`` per-frame class scores (batch-major), any float dtype.
