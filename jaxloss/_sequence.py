@@ -12,8 +12,8 @@ sequence ``ℓ'`` (blank, label 1, blank, ..., label N, blank):
 
 and saves every ``α_t``; the backward pass runs the mirror recursion for ``β``
 (``lax.scan(reverse=True)``), forms the posterior occupancy
-``γ_t(s) = α_t(s) β_t(s) / P`` and sums it per class with a one-hot product, so
-that the gradient is ``softmax - occupancy``. Nothing larger than
+``γ_t(s) = α_t(s) β_t(s) / P`` and sums it per class (a one-hot product up to 128
+classes, a scatter-add beyond), so that the gradient is ``softmax - occupancy``. Nothing larger than
 ``[B, T, 2N+1]`` or ``[B, T, K]`` is built; each recursion costs three ``exp`` and
 one ``log`` per state and frame.
 
