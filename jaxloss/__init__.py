@@ -1,16 +1,34 @@
 """jaxloss: loss functions for JAX with hand-written, verified gradient rules."""
 
-from . import _binary, _classification, _divergence, _margin, _reweighted, _sequence
 from . import catalogue as catalogue
 from . import reference as reference
 from . import testing as testing
-from ._binary import *  # noqa: F403
-from ._classification import *  # noqa: F403
-from ._divergence import *  # noqa: F403
+from ._binary import binary_cross_entropy as binary_cross_entropy
+from ._binary import hinge as hinge
+from ._binary import multilabel_soft_margin as multilabel_soft_margin
+from ._binary import perceptron as perceptron
+from ._binary import sigmoid_binary_cross_entropy as sigmoid_binary_cross_entropy
+from ._binary import sigmoid_focal as sigmoid_focal
+from ._binary import soft_margin as soft_margin
+from ._binary import squared_hinge as squared_hinge
+from ._classification import negative_log_likelihood as negative_log_likelihood
+from ._classification import softmax_cross_entropy as softmax_cross_entropy
+from ._classification import (
+    softmax_cross_entropy_with_integer_labels as softmax_cross_entropy_with_integer_labels,
+)
+from ._divergence import distillation as distillation
+from ._divergence import generalized_kl_divergence as generalized_kl_divergence
+from ._divergence import js_divergence as js_divergence
+from ._divergence import kl_divergence as kl_divergence
+from ._divergence import kl_divergence_with_log_targets as kl_divergence_with_log_targets
 from ._likelihood import gaussian_nll as gaussian_nll
 from ._likelihood import poisson_nll as poisson_nll
 from ._likelihood import tweedie as tweedie
-from ._margin import *  # noqa: F403
+from ._margin import multi_margin as multi_margin
+from ._margin import multiclass_hinge as multiclass_hinge
+from ._margin import multilabel_margin as multilabel_margin
+from ._margin import sparsemax as sparsemax
+from ._margin import zero_one as zero_one
 from ._reduce import apply_conventions as apply_conventions
 from ._regression import absolute_error as absolute_error
 from ._regression import absolute_percentage_error as absolute_percentage_error
@@ -18,13 +36,15 @@ from ._regression import pinball as pinball
 from ._regression import root_mean_squared_error as root_mean_squared_error
 from ._regression import squared_error as squared_error
 from ._regression import squared_log_error as squared_log_error
-from ._reweighted import *  # noqa: F403
+from ._reweighted import generalized_cross_entropy as generalized_cross_entropy
+from ._reweighted import poly_cross_entropy as poly_cross_entropy
+from ._reweighted import softmax_focal as softmax_focal
 from ._robust import charbonnier as charbonnier
 from ._robust import general_robust as general_robust
 from ._robust import huber as huber
 from ._robust import log_cosh as log_cosh
 from ._robust import smooth_l1 as smooth_l1
-from ._sequence import *  # noqa: F403
+from ._sequence import ctc as ctc
 
 __version__ = "0.1.0"
 
@@ -32,25 +52,44 @@ __all__ = [
     "absolute_error",
     "absolute_percentage_error",
     "apply_conventions",
+    "binary_cross_entropy",
     "catalogue",
     "charbonnier",
+    "ctc",
+    "distillation",
     "gaussian_nll",
     "general_robust",
+    "generalized_cross_entropy",
+    "generalized_kl_divergence",
+    "hinge",
     "huber",
+    "js_divergence",
+    "kl_divergence",
+    "kl_divergence_with_log_targets",
     "log_cosh",
+    "multi_margin",
+    "multiclass_hinge",
+    "multilabel_margin",
+    "multilabel_soft_margin",
+    "negative_log_likelihood",
+    "perceptron",
     "pinball",
     "poisson_nll",
+    "poly_cross_entropy",
     "reference",
     "root_mean_squared_error",
+    "sigmoid_binary_cross_entropy",
+    "sigmoid_focal",
     "smooth_l1",
+    "soft_margin",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_with_integer_labels",
+    "softmax_focal",
+    "sparsemax",
     "squared_error",
+    "squared_hinge",
     "squared_log_error",
     "testing",
     "tweedie",
-    *_classification.__all__,
-    *_reweighted.__all__,
-    *_binary.__all__,
-    *_margin.__all__,
-    *_divergence.__all__,
-    *_sequence.__all__,
+    "zero_one",
 ]

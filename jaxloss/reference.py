@@ -30,46 +30,76 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import xlogy
 
-from . import (
-    _likelihood,
-    _reference_binary,
-    _reference_classification,
-    _reference_divergence,
-    _reference_margin,
-    _reference_reweighted,
-    _reference_sequence,
-    _regression,
-    _robust,
-)
+from . import _likelihood, _regression, _robust
 from ._reduce import apply_pair as _pair
-from ._reference_binary import *  # noqa: F403
-from ._reference_classification import *  # noqa: F403
-from ._reference_divergence import *  # noqa: F403
-from ._reference_margin import *  # noqa: F403
-from ._reference_reweighted import *  # noqa: F403
-from ._reference_sequence import *  # noqa: F403
+from ._reference_binary import binary_cross_entropy as binary_cross_entropy
+from ._reference_binary import hinge as hinge
+from ._reference_binary import multilabel_soft_margin as multilabel_soft_margin
+from ._reference_binary import perceptron as perceptron
+from ._reference_binary import sigmoid_binary_cross_entropy as sigmoid_binary_cross_entropy
+from ._reference_binary import sigmoid_focal as sigmoid_focal
+from ._reference_binary import soft_margin as soft_margin
+from ._reference_binary import squared_hinge as squared_hinge
+from ._reference_classification import negative_log_likelihood as negative_log_likelihood
+from ._reference_classification import softmax_cross_entropy as softmax_cross_entropy
+from ._reference_classification import (
+    softmax_cross_entropy_with_integer_labels as softmax_cross_entropy_with_integer_labels,
+)
+from ._reference_divergence import distillation as distillation
+from ._reference_divergence import generalized_kl_divergence as generalized_kl_divergence
+from ._reference_divergence import js_divergence as js_divergence
+from ._reference_divergence import kl_divergence as kl_divergence
+from ._reference_divergence import kl_divergence_with_log_targets as kl_divergence_with_log_targets
+from ._reference_margin import multi_margin as multi_margin
+from ._reference_margin import multiclass_hinge as multiclass_hinge
+from ._reference_margin import multilabel_margin as multilabel_margin
+from ._reference_margin import sparsemax as sparsemax
+from ._reference_margin import zero_one as zero_one
+from ._reference_reweighted import generalized_cross_entropy as generalized_cross_entropy
+from ._reference_reweighted import poly_cross_entropy as poly_cross_entropy
+from ._reference_reweighted import softmax_focal as softmax_focal
+from ._reference_sequence import ctc as ctc
 
 __all__ = [
     "absolute_error",
     "absolute_percentage_error",
+    "binary_cross_entropy",
     "charbonnier",
+    "ctc",
+    "distillation",
     "gaussian_nll",
     "general_robust",
+    "generalized_cross_entropy",
+    "generalized_kl_divergence",
+    "hinge",
     "huber",
+    "js_divergence",
+    "kl_divergence",
+    "kl_divergence_with_log_targets",
     "log_cosh",
+    "multi_margin",
+    "multiclass_hinge",
+    "multilabel_margin",
+    "multilabel_soft_margin",
+    "negative_log_likelihood",
+    "perceptron",
     "pinball",
     "poisson_nll",
+    "poly_cross_entropy",
     "root_mean_squared_error",
+    "sigmoid_binary_cross_entropy",
+    "sigmoid_focal",
     "smooth_l1",
+    "soft_margin",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_with_integer_labels",
+    "softmax_focal",
+    "sparsemax",
     "squared_error",
+    "squared_hinge",
     "squared_log_error",
     "tweedie",
-    *_reference_classification.__all__,
-    *_reference_reweighted.__all__,
-    *_reference_binary.__all__,
-    *_reference_margin.__all__,
-    *_reference_divergence.__all__,
-    *_reference_sequence.__all__,
+    "zero_one",
 ]
 
 Array = jax.Array
