@@ -46,11 +46,19 @@ def labels(seed=1, shape=(8,)):
     return jnp.asarray(rng(seed).integers(0, C, size=shape), jnp.int32)
 
 
-def value_and_grad(f, x, cotangent=None):
-    """Value and vjp of ``f`` at ``x`` with ``cotangent`` (ones for a scalar output)."""
-    out, vjp = jax.vjp(f, x)
-    ct = jnp.ones_like(out) if cotangent is None else cotangent
-    return out, vjp(ct)[0]
+def value_and_grad(f, x, cotangent=None, *, jit=False):
+    """Value and vjp of ``f`` at ``x`` with ``cotangent`` (ones when None).
+
+    Eager by default: most tests share the [8, 5] float64 shape, whose primitives
+    compile once for the whole file. ``jit=True`` for a one-off shape or dtype (one
+    compilation instead of one per primitive).
+    """
+
+    def run(x, cotangent):
+        out, vjp = jax.vjp(f, x)
+        return out, vjp(jnp.ones_like(out) if cotangent is None else cotangent)[0]
+
+    return (jax.jit(run) if jit else run)(x, cotangent)
 
 
 # --- ignore_index is where=False
@@ -264,7 +272,7 @@ def test_logits_of_plus_minus_1e4_are_finite_and_exact(dtype):
     x = jnp.asarray([[1e4, -1e4, 0.0, 5e3, -3e3], [-1e4, -1e4, -1e4, -1e4, -1e4]], dtype)
     y = jnp.asarray([1, 2], jnp.int32)
     kw = {"label_smoothing": 0.1, "z_loss": 1e-4}
-    value, grad = value_and_grad(lambda x: CE(x, y, **kw), x)
+    value, grad = value_and_grad(lambda x: CE(x, y, **kw), x, jit=True)
     # Row 0: lse = 1e4 exactly (in float32 too); row 1: uniform, lse = -1e4 + log 5.
     lse = np.asarray([1e4, -1e4 + math.log(5)])
     want = np.asarray([
@@ -345,9 +353,9 @@ def test_class_axis_1_equals_moving_it_last(option):
     y = labels(11, (3, 4, 2))
     ct = jnp.asarray(rng(12).normal(size=(3, 4, 2)))
     kw = CE_OPTIONS[option]
-    value, grad = value_and_grad(lambda x: CE(x, y, axis=1, **kw), x, ct)
+    value, grad = value_and_grad(lambda x: CE(x, y, axis=1, **kw), x, ct, jit=True)
     value_last, grad_last = value_and_grad(
-        lambda x: CE(x, y, axis=-1, **kw), jnp.moveaxis(x, 1, -1), ct
+        lambda x: CE(x, y, axis=-1, **kw), jnp.moveaxis(x, 1, -1), ct, jit=True
     )
     np.testing.assert_allclose(value, value_last, rtol=1e-14)
     np.testing.assert_allclose(grad, jnp.moveaxis(grad_last, -1, 1), rtol=1e-13, atol=1e-16)
@@ -386,12 +394,11 @@ def test_vmap_over_a_batch(option):
             jax.vmap(jax.grad(lambda x, y: CE(x, y, reduction="sum", **kw)))(x, y),
         )
     )(x, y)
-    np.testing.assert_allclose(mapped, CE(x, y, **kw), rtol=1e-14)
     for g in range(4):
+        np.testing.assert_allclose(mapped[g], CE(x[g], y[g], **kw), rtol=1e-14)
         np.testing.assert_allclose(means[g], CE(x[g], y[g], reduction="mean", **kw), rtol=1e-14)
-    np.testing.assert_allclose(
-        grads, jax.grad(lambda x: CE(x, y, reduction="sum", **kw))(x), rtol=1e-13, atol=1e-16
-    )
+        want = jax.grad(lambda x, g=g: CE(x, y[g], reduction="sum", **kw))(x[g])
+        np.testing.assert_allclose(grads[g], want, rtol=1e-13, atol=1e-16)
 
 
 def test_hessian_integer_labels():

@@ -166,17 +166,19 @@ CE_INT_OPTIONS = {
     "plain": (False, None, 0.0),
     "weight": (True, None, 0.0),
     "ignore-100": (False, -100, 0.0),
+    "ignore-class2": (False, 2, 0.0),
     "smoothing": (False, None, 0.1),
     "weight-ignore-100": (True, -100, 0.0),
     "weight-ignore-smoothing": (True, 2, 0.2),
     "weight-ignore-100-smoothing": (True, -100, 0.3),
 }
 # The options in torch's [N, C] layout, the interesting ones in the others (the class
-# axis is handled by the same code for every option). A class value as ignore_index
-# is "weight-ignore-smoothing"; smoothing 1 is in the optax comparisons below.
+# axis is handled by the same code for every option). Smoothing 1 is in the optax
+# comparisons below.
 CE_INT_CASES = _with_dtypes(
-    [*[(option, "NC") for option in ("plain", "weight", "ignore-100", "smoothing",
-                                     "weight-ignore-smoothing", "weight-ignore-100-smoothing")],
+    [*[(option, "NC") for option in ("plain", "weight", "ignore-100", "ignore-class2",
+                                     "smoothing", "weight-ignore-smoothing",
+                                     "weight-ignore-100-smoothing")],
      *[(option, "NCHW") for option in ("plain", "weight-ignore-100", "smoothing",
                                        "weight-ignore-smoothing")],
      *[(option, "C") for option in ("plain", "weight-ignore-100-smoothing")]],
