@@ -193,8 +193,9 @@ def _ctc_fwd(x, labels, frames, lengths, blank, zero_infinity):
     init = (alpha0, jnp.zeros((b,), x.dtype))
     (final, scale), alphas = jax.lax.scan(_alpha_step(skip), init, (emit, frames.T))
     loglik = scale + _lse_last(final, _end_states(size, lengths))
-    # log y and the emissions are built anyway (they feed products): saving them costs
-    # no extra write, and the backward then needs one exp instead of a log-softmax.
+    # The emissions are built anyway (the scan reads them), so saving them costs no
+    # extra write; log y replaces the logits, so the backward needs one exp for the
+    # softmax instead of a second log-softmax.
     res = (logp, labels, frames, lengths, emit, alphas, loglik)
     return _finish(loglik, zero_infinity), res
 
