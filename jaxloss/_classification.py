@@ -59,9 +59,12 @@ def _onehot(labels: jax.Array, shape: tuple[int, ...], axis: int) -> jax.Array:
     return iota == jnp.expand_dims(labels, axis)
 
 
-def _logsumexp(x: jax.Array, axis: int) -> jax.Array:
+def _max_logsum(x: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
+    """The row maximum ``m`` and ``log Σ exp(x − m)``; lse = m + log-sum. Losses add the
+    log-sum last, to ``m − x_y``, so that float32 keeps the digits of a small loss
+    between large logits (``lse − x_y`` loses half an ulp of |x|)."""
     m = jax.lax.stop_gradient(jnp.max(x, axis, keepdims=True))
-    return jnp.squeeze(m, axis) + jnp.log(jnp.sum(jnp.exp(x - m), axis))
+    return jnp.squeeze(m, axis), jnp.log(jnp.sum(jnp.exp(x - m), axis))
 
 
 def _finite_count(x: jax.Array, axis: int, dtype) -> jax.Array:
@@ -76,6 +79,13 @@ def _class_axis(fn: str, logits: jax.Array, axis: object) -> int:
 
 
 def _labels_for(fn: str, arg: str, logits: jax.Array, labels: ArrayLike, ax: int) -> jax.Array:
+    raw = jnp.asarray(labels)
+    if jnp.issubdtype(raw.dtype, jnp.floating) and raw.shape == logits.shape:
+        raise TypeError(
+            f"{fn}: labels of shape {raw.shape} and dtype {raw.dtype} look like one-hot or "
+            f"probability vectors; this loss takes integer class indices: use "
+            f"softmax_cross_entropy for probability labels, or jnp.argmax(labels, axis={ax})"
+        )
     y = _checks.int_array(fn, "labels", labels)
     expected = logits.shape[:ax] + logits.shape[ax + 1 :]
     if y.shape != expected:
@@ -121,14 +131,15 @@ def _class_shape(cw, ndim, axis):
     return jnp.expand_dims(cw, tuple(a for a in range(ndim) if a != axis))
 
 
-def _smoothing_sums(x, cw, axis):
+def _smoothing_sums(x, cw, axis, m):
     """Per example: the number of finite-logit classes C', their summed class weight,
     and the (class-weighted) sum of their logits.
 
     A select or a comparison inside a reduction keeps XLA:CPU from fusing it (it
     writes an [examples, classes] temporary), so the common case, no ``-inf`` logit
     anywhere, takes ``sum(max(x, -1e30))``, which fuses; only a batch holding a
-    mask (a sum below -1e30 / 2) takes the exact path with selects.
+    mask (a sum below -1e30 / 2) takes the exact path with selects. So does a batch
+    with a logit so large (above 1e30 / 4C) that the classes' sum could hide a mask.
     """
     w = None if cw is None else _class_shape(cw, x.ndim, axis)
     clamped = jnp.maximum(x, -_FLOOR)
@@ -154,7 +165,7 @@ def _smoothing_sums(x, cw, axis):
             lambda a, b: (a[0] + b[0], a[1] + b[1], a[2] + b[2]), (axis,),
         )  # fmt: skip
 
-    masked = jnp.any(fast_wx < -0.5 * _FLOOR)
+    masked = jnp.any(fast_wx < -0.5 * _FLOOR) | jnp.any(m >= 0.25 * _FLOOR / classes)
     return jax.lax.cond(masked, exact, fast, x, fast_wx)
 
 
@@ -164,13 +175,14 @@ def _ce_int(x, y, cw, axis, smoothing, z_loss):
 
 
 def _ce_int_fwd(x, y, cw, axis, smoothing, z_loss):
-    lse = _logsumexp(x, axis)
-    nll = lse - _gather(x, y, axis)
+    m, logsum = _max_logsum(x, axis)
+    lse = m + logsum
+    nll = (m - _gather(x, y, axis)) + logsum
     loss = nll if cw is None else _class_weight_of(cw, y) * nll
     count = wsum = None
     if smoothing:
-        count, wsum, wx = _smoothing_sums(x, cw, axis)
-        loss = (1 - smoothing) * loss + smoothing * (lse * wsum - wx) / count
+        count, wsum, wx = _smoothing_sums(x, cw, axis, m)
+        loss = (1 - smoothing) * loss + smoothing * ((m * wsum - wx) + logsum * wsum) / count
     if z_loss:
         loss = loss + z_loss * lse * lse
     return loss, (x, y, cw, lse, count, wsum)
@@ -179,8 +191,13 @@ def _ce_int_fwd(x, y, cw, axis, smoothing, z_loss):
 def _ce_int_bwd(axis, smoothing, z_loss, res, g):
     x, y, cw, lse, count, wsum = res
     (x, lse), (one_minus, eps, two_z) = unshared((x, lse), 1 - smoothing, smoothing, 2 * z_loss)
+    # An example with a label outside [0, C) has a NaN loss; its gradient is 0, so that a
+    # zero cotangent (the example masked out afterwards) keeps the gradient finite.
+    valid = (y >= 0) & (y < x.shape[axis])
+    g = jnp.where(valid, g, 0)
+    dcw = None if cw is None else _class_weights_grad(x, y, cw, lse, g, count, axis, smoothing)
     # ∂ℓ/∂x = a·p − b·onehot − c_k·[x_k finite], per example a, b and per class c.
-    b = g if cw is None else g * _class_weight_of(cw, y)
+    b = g if cw is None else g * jnp.where(valid, _class_weight_of(cw, y), 0)
     a = b
     if smoothing:
         b = b * one_minus
@@ -196,7 +213,23 @@ def _ce_int_bwd(axis, smoothing, z_loss, res, g):
         if cw is not None:
             spread = spread * _class_shape(cw, x.ndim, axis)
         dx = jnp.where(x > -jnp.inf, dx - spread, dx)
-    return dx, None, None
+    return dx, None, dcw
+
+
+def _class_weights_grad(x, y, cw, lse, g, count, axis, smoothing):
+    """The class weights' gradient (labels out of range add nothing: their g is 0):
+
+    ∂ℓ/∂w_c = Σ_n g_n ((1-ε) [c = y_n] (lse_n − x_{n,y_n})
+                       + ε/C'_n [x_{n,c} finite] (lse_n − x_{n,c})).
+    """
+    nll = lse - _gather(x, y, axis)
+    hit = jnp.where(g == 0, 0, g * nll) * (1 - smoothing)
+    dcw = jnp.zeros_like(cw).at[y.reshape(-1)].add(hit.reshape(-1), mode="drop")
+    if smoothing:
+        share = jnp.expand_dims(g * smoothing / count, axis)
+        per = jnp.where(x > -jnp.inf, share * (jnp.expand_dims(lse, axis) - x), 0)
+        dcw = dcw + jnp.sum(per, tuple(a for a in range(x.ndim) if a != axis))
+    return dcw
 
 
 _ce_int.defvjp(_ce_int_fwd, _ce_int_bwd)
@@ -349,14 +382,15 @@ def _smoothed(x, t, axis, smoothing):
 
 
 def _ce_soft_fwd(x, t, axis, smoothing):
-    lse = _logsumexp(x, axis)
+    m, logsum = _max_logsum(x, axis)
+    lse = m + logsum
     ts, count = _smoothed(x, t, axis, smoothing)
     # Zero-target classes add exactly 0, even where the logit is -inf (a mask). The
     # select keeps this forward autodiff-correct in t as well (∂/∂t = x, or 0 at a mask),
     # which nested differentiation (a cotangent that depends on the loss) relies on.
     tx = jnp.sum(ts * jnp.where((x > -jnp.inf) | (ts != 0), x, 0), axis)
     mass = jnp.sum(ts, axis)
-    return lse * mass - tx, (x, t, lse, mass, count)
+    return (m * mass - tx) + logsum * mass, (x, t, lse, mass, count)
 
 
 def _ce_soft_bwd(axis, smoothing, res, g):
@@ -488,10 +522,16 @@ def _nll_fwd(lp, y, cw, axis):
 
 def _nll_bwd(axis, res, g):
     lp, y, cw = res
-    gy = g if cw is None else g * _class_weight_of(cw, y)
+    valid = (y >= 0) & (y < lp.shape[axis])
+    g = jnp.where(valid, g, 0)
+    dcw = None
+    if cw is not None:
+        hit = jnp.where(g == 0, 0, -g * _gather(lp, y, axis))
+        dcw = jnp.zeros_like(cw).at[y.reshape(-1)].add(hit.reshape(-1), mode="drop")
+    gy = g if cw is None else g * jnp.where(valid, _class_weight_of(cw, y), 0)
     dlp = jnp.where(_onehot(y, lp.shape, axis), -jnp.expand_dims(gy, axis),
                     jnp.zeros((), lp.dtype))  # fmt: skip
-    return dlp, None, None
+    return dlp, None, dcw
 
 
 _nll.defvjp(_nll_fwd, _nll_bwd)
