@@ -157,10 +157,11 @@ def _multilabel_targets(seed, shape=(N, C)):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("seed", [0, 1])
-def test_multilabel_margin_matches_torch(seed, dtype):
-    x, _ = _scores(seed, dtype, scale=1.0)
-    t = _multilabel_targets(seed)
+@pytest.mark.parametrize(("seed", "classes"), [(0, C), (1, C), (2, 150)], ids=["7a", "7b", "150"])
+def test_multilabel_margin_matches_torch(seed, classes, dtype):
+    """Seven classes (every pair summed) and 150 (the sorted path)."""
+    x, _ = _scores(seed, dtype, shape=(N, classes), scale=1.0)
+    t = _multilabel_targets(seed, shape=(N, classes))
     for reduction in REDUCTIONS:
         ct = _cotangent(reduction, (N,), dtype, seed)
         ours = _ours(

@@ -167,6 +167,44 @@ def test_multilabel_margin_axis_and_masks():
     np.testing.assert_allclose(masked, jnp.sum(jnp.where(where, moved, 0)), rtol=1e-12)
 
 
+@pytest.mark.parametrize("classes", [32, 33, 300])
+def test_multilabel_margin_both_algorithms_match_the_pairwise_reference(classes):
+    """Up to 32 classes every pair is summed; above, sorted scores and binary searches."""
+    r = rng(classes)
+    x = r.normal(size=(12, classes))
+    x[0, :3] = -np.inf  # masked classes (non-targets)
+    t = np.full((12, classes), -1)
+    for i in range(12):
+        k = r.integers(0, 12)
+        t[i, :k] = r.choice(np.arange(3, classes), k, replace=False)
+    t[1, :3] = [5, 5, 9]  # a class listed twice
+    x, t = jnp.asarray(x), jnp.asarray(t)
+    np.testing.assert_allclose(
+        jaxloss.multilabel_margin(x, t),
+        reference.multilabel_margin(jnp.maximum(x, -1e30), t),  # the reference is not -inf-safe
+        rtol=1e-12,
+    )
+    ct = jnp.asarray(r.uniform(0.5, 1.5, 12))
+    np.testing.assert_allclose(
+        grad(lambda s: ct * jaxloss.multilabel_margin(s, t), x),
+        grad(lambda s: ct * reference.multilabel_margin(jnp.maximum(s, -1e30), t), x),
+        rtol=1e-12,
+    )
+    h = jax.hessian(lambda s: jaxloss.multilabel_margin(s, t[2]))(x[2])
+    np.testing.assert_array_equal(h, 0)  # piecewise linear
+
+
+def test_multilabel_margin_infinite_scores():
+    x = jnp.array([[-jnp.inf, 1.0, 0.5], [1.0, jnp.inf, 0.5], [-jnp.inf, 2.0, 0.5]])
+    t = jnp.array([[1, -1, 0], [0, -1, 0], [0, -1, 0]])  # row 2: target scored -inf
+    value = np.asarray(jaxloss.multilabel_margin(x, t))
+    np.testing.assert_allclose(value[0], (1 - 1 + 0.5) / 3)  # the -inf non-target adds 0
+    assert value[1] == np.inf and value[2] == np.inf  # a non-target at +inf, a target at -inf
+    g = np.asarray(grad(jaxloss.multilabel_margin, x, t))
+    np.testing.assert_allclose(g[0], [0, -1 / 3, 1 / 3])
+    np.testing.assert_array_equal(g[1:], 0)
+
+
 # --- sparsemax
 
 
