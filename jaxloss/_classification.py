@@ -67,11 +67,6 @@ def _max_logsum(x: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
     return jnp.squeeze(m, axis), jnp.log(jnp.sum(jnp.exp(x - m), axis))
 
 
-def _finite_count(x: jax.Array, axis: int, dtype) -> jax.Array:
-    """How many classes have a logit above ``-inf`` (the support label smoothing spreads over)."""
-    return jnp.sum(x > -jnp.inf, axis, dtype=dtype)
-
-
 def _class_axis(fn: str, logits: jax.Array, axis: object) -> int:
     if logits.ndim == 0:
         raise ValueError(f"{fn}: logits must have a class axis, got a scalar")
@@ -371,26 +366,23 @@ def _ce_soft(x, t, axis, smoothing):
     return _ce_soft_fwd(x, t, axis, smoothing)[0]
 
 
-def _smoothed(x, t, axis, smoothing):
-    """The smoothed target and, when smoothing, the per-example finite-class count."""
-    if not smoothing:
-        return t, None
-    count = _finite_count(x, axis, x.dtype)
-    finite = x > -jnp.inf
-    spread = jnp.where(finite, jnp.expand_dims(smoothing / count, axis), 0)
-    return (1 - smoothing) * t + spread, count
-
-
 def _ce_soft_fwd(x, t, axis, smoothing):
     m, logsum = _max_logsum(x, axis)
     lse = m + logsum
-    ts, count = _smoothed(x, t, axis, smoothing)
     # Zero-target classes add exactly 0, even where the logit is -inf (a mask). The
     # select keeps this forward autodiff-correct in t as well (∂/∂t = x, or 0 at a mask),
     # which nested differentiation (a cotangent that depends on the loss) relies on.
-    tx = jnp.sum(ts * jnp.where((x > -jnp.inf) | (ts != 0), x, 0), axis)
-    mass = jnp.sum(ts, axis)
-    return (m * mass - tx) + logsum * mass, (x, t, lse, mass, count)
+    tx = jnp.sum(t * jnp.where((x > -jnp.inf) | (t != 0), x, 0), axis)
+    mass = jnp.sum(t, axis)
+    loss = (m * mass - tx) + logsum * mass
+    count = None
+    if smoothing:
+        # The uniform part, ε/C' on each finite class, from the fusible sums of the
+        # integer-label loss: (1/C') Σ_finite (lse − x_c) = m − Σx/C' + log-sum.
+        count, _, wx = _smoothing_sums(x, None, axis, m)
+        loss = (1 - smoothing) * loss + smoothing * ((m - wx / count) + logsum)
+        mass = (1 - smoothing) * mass + smoothing
+    return loss, (x, t, lse, mass, count)
 
 
 def _ce_soft_bwd(axis, smoothing, res, g):
