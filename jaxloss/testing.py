@@ -542,7 +542,11 @@ def run_check(entry: Entry, check: str, *, seed: int = 0) -> CheckResult:
     # Options may change the input domain, so each option set gets its own sample.
     results = []
     for opts in entry.options:
-        spec = _Spec(entry.fn, entry.reference, entry.inputs(seed, **opts), entry.argnums, (opts,),
+        # Sampled with x64 on whatever the caller's setting, so that `jaxloss verify` and
+        # the test suite check the same inputs (jax.random draws differ with x64).
+        with jax.enable_x64(True):
+            inputs = entry.inputs(seed, **opts)
+        spec = _Spec(entry.fn, entry.reference, inputs, entry.argnums, (opts,),
                      entry.kinks, entry.edge_cases, seed)  # fmt: skip
         results.append(_run(spec, check))
         if check in ("kinks", "edge_cases"):
