@@ -234,27 +234,14 @@ _ce_int.defvjp(_ce_int_fwd, _ce_int_bwd)
 _ce_int_jit = jax.jit(_ce_int, static_argnums=(3, 4, 5))
 
 
-def _ce_int_call(
-    core,
-    logits,
-    labels,
-    *,
-    axis,
-    class_weights,
-    ignore_index,
-    label_smoothing,
-    z_loss,
-    weights,
-    where,
-    reduction,
-    fn="softmax_cross_entropy_with_integer_labels",
-):
-    """Argument handling shared by the loss and its reference."""
-    x = _checks.float_array(fn, "logits", logits)
+def _integer_labels_call(fn, arg, core, scores, labels, hyper, *, axis, class_weights,
+                         ignore_index, weights, where, reduction):  # fmt: skip
+    """The conventions of the integer-label losses (CE and NLL): checks, ``ignore_index``
+    joined to ``where``, excluded entries made safe before ``core(scores, labels,
+    class_weights, axis, *hyper)`` runs, and PyTorch's class-weighted mean."""
+    x = _checks.float_array(fn, arg, scores)
     ax = _class_axis(fn, x, axis)
-    y = _labels_for(fn, "logits", x, labels, ax)
-    smoothing = _checks.static_float(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-    z = _checks.static_float(fn, "z_loss", z_loss, low=0.0)
+    y = _labels_for(fn, arg, x, labels, ax)
     cw = _class_weights(fn, class_weights, x.shape[ax])
     reduction = _checks.reduction(fn, reduction)
     dtype = compute_dtype(x) if cw is None else compute_dtype(x, cw)
@@ -265,11 +252,24 @@ def _ce_int_call(
     xs = exclude(x.astype(dtype), mask, 0.0, (ax,))
     ys = exclude(y, mask, 0)
     cws = None if cw is None else cw.astype(dtype)
-    losses = core(xs, ys, cws, ax, smoothing, z)
+    losses = core(xs, ys, cws, ax, *hyper)
     label_weight = None if cws is None else _class_weight_of(cws, ys)
     out = _reduce_weighted(fn, losses, label_weight=label_weight, weights=weights, mask=mask,
                            reduction=reduction)  # fmt: skip
     return out.astype(x.dtype)
+
+
+def _ce_int_call(core, logits, labels, *, axis, class_weights, ignore_index, label_smoothing,
+                 z_loss, weights, where, reduction):  # fmt: skip
+    """Argument handling shared by the loss and its reference."""
+    fn = "softmax_cross_entropy_with_integer_labels"
+    smoothing = _checks.static_float(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    z = _checks.static_float(fn, "z_loss", z_loss, low=0.0)
+    return _integer_labels_call(
+        fn, "logits", core, logits, labels, (smoothing, z), axis=axis,
+        class_weights=class_weights, ignore_index=ignore_index, weights=weights, where=where,
+        reduction=reduction,
+    )  # fmt: skip
 
 
 def softmax_cross_entropy_with_integer_labels(
@@ -536,25 +536,11 @@ _nll.defvjp(_nll_fwd, _nll_bwd)
 def _nll_call(core, log_probs, labels, *, axis, class_weights, ignore_index, weights, where,
               reduction):  # fmt: skip
     """Argument handling shared by the loss and its reference."""
-    fn = "negative_log_likelihood"
-    lp = _checks.float_array(fn, "log_probs", log_probs)
-    ax = _class_axis(fn, lp, axis)
-    y = _labels_for(fn, "log_probs", lp, labels, ax)
-    cw = _class_weights(fn, class_weights, lp.shape[ax])
-    reduction = _checks.reduction(fn, reduction)
-    dtype = compute_dtype(lp) if cw is None else compute_dtype(lp, cw)
-    mask = mask_of(fn, where, y.shape)
-    if ignore_index is not None:
-        keep = y != _checks.static_int(fn, "ignore_index", ignore_index)
-        mask = keep if mask is None else mask & keep
-    lps = exclude(lp.astype(dtype), mask, 0.0, (ax,))
-    ys = exclude(y, mask, 0)
-    cws = None if cw is None else cw.astype(dtype)
-    losses = core(lps, ys, cws, ax)
-    label_weight = None if cws is None else _class_weight_of(cws, ys)
-    out = _reduce_weighted(fn, losses, label_weight=label_weight, weights=weights, mask=mask,
-                           reduction=reduction)  # fmt: skip
-    return out.astype(lp.dtype)
+    return _integer_labels_call(
+        "negative_log_likelihood", "log_probs", core, log_probs, labels, (), axis=axis,
+        class_weights=class_weights, ignore_index=ignore_index, weights=weights, where=where,
+        reduction=reduction,
+    )  # fmt: skip
 
 
 def negative_log_likelihood(
