@@ -75,6 +75,25 @@ def test_broken_rules_fail_the_right_check(broken, failing):
         report.raise_for_failure()
 
 
+def test_finite_differences_blame_the_inputs_when_the_reference_fails_too():
+    # -log p near p = 0: the third derivative 2/p³ puts the step's truncation error far
+    # above tolerance, for the correct rule and the plain reference alike.
+    def ref(p, t, *, weights=None, where=None, reduction="none"):
+        return apply("loss", lambda p, t: -t * jnp.log(p), (jnp.asarray(p), jnp.asarray(t)),
+                     weights=weights, where=where, reduction=reduction)  # fmt: skip
+
+    near_zero = (np.float32([2e-4, 0.5]), np.float32([1.0, 1.0]))
+    far = (np.float32([0.4, 0.5]), np.float32([1.0, 1.0]))
+    blamed = testing.check_loss(ref, ref, near_zero, checks=["finite_differences"])
+    assert not blamed.passed
+    assert "the plain reference fails this check too" in blamed.results[0].detail
+    assert testing.check_loss(ref, ref, far, checks=["finite_differences"]).passed
+    # A wrong rule at good inputs is not blamed on the inputs.
+    wrong = make_loss(good_fwd, lambda r, g: (jnp.sign(r[0] - r[1]) * g,) * 2)
+    report = run(wrong, checks=["finite_differences"])
+    assert not report.passed and "reference fails" not in report.results[0].detail
+
+
 def test_fwd_that_calls_the_custom_function_breaks_hessian():
     holder = {}
 
