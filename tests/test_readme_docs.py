@@ -106,3 +106,16 @@ def test_example_runs(page, line, source):
         for key, value in list(namespace.items()):
             if key.startswith("test_") and getattr(value, "__module__", None) == name:
                 value()
+
+
+def test_ci_runs_the_readme_commands():
+    """CI proves the README: its test command appears verbatim in .ci/run, and its first
+    command's install and entry point run there too."""
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    block = readme.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [ln for ln in block.splitlines() if ln and not ln.startswith("#")]
+    assert len(commands) == 2, commands
+    install, verify = commands[0].split(" && ")
+    assert install in ci and f"\n{verify} " in ci
+    assert f"\n{commands[1]}\n" in ci
