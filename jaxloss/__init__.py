@@ -29,6 +29,10 @@ from ._margin import multiclass_hinge as multiclass_hinge
 from ._margin import multilabel_margin as multilabel_margin
 from ._margin import sparsemax as sparsemax
 from ._margin import zero_one as zero_one
+from ._ranking import listmle as listmle
+from ._ranking import pairwise_hinge as pairwise_hinge
+from ._ranking import pairwise_logistic as pairwise_logistic
+from ._ranking import ranking_softmax as ranking_softmax
 from ._reduce import apply_conventions as apply_conventions
 from ._regression import absolute_error as absolute_error
 from ._regression import absolute_percentage_error as absolute_percentage_error
@@ -66,16 +70,20 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "kl_divergence_with_log_targets",
+    "listmle",
     "log_cosh",
     "multi_margin",
     "multiclass_hinge",
     "multilabel_margin",
     "multilabel_soft_margin",
     "negative_log_likelihood",
+    "pairwise_hinge",
+    "pairwise_logistic",
     "perceptron",
     "pinball",
     "poisson_nll",
     "poly_cross_entropy",
+    "ranking_softmax",
     "reference",
     "root_mean_squared_error",
     "sigmoid_binary_cross_entropy",

@@ -25,6 +25,7 @@ from . import (
     _catalogue_classification,
     _catalogue_divergence,
     _catalogue_margin,
+    _catalogue_ranking,
     _catalogue_reweighted,
     _catalogue_sequence,
     _likelihood,
@@ -344,6 +345,7 @@ ENTRIES: tuple[Entry, ...] = (
     *_catalogue_margin.ENTRIES,
     *_catalogue_divergence.ENTRIES,
     *_catalogue_sequence.ENTRIES,
+    *_catalogue_ranking.ENTRIES,
 )
 
 

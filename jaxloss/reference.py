@@ -55,6 +55,10 @@ from ._reference_margin import multiclass_hinge as multiclass_hinge
 from ._reference_margin import multilabel_margin as multilabel_margin
 from ._reference_margin import sparsemax as sparsemax
 from ._reference_margin import zero_one as zero_one
+from ._reference_ranking import listmle as listmle
+from ._reference_ranking import pairwise_hinge as pairwise_hinge
+from ._reference_ranking import pairwise_logistic as pairwise_logistic
+from ._reference_ranking import ranking_softmax as ranking_softmax
 from ._reference_reweighted import generalized_cross_entropy as generalized_cross_entropy
 from ._reference_reweighted import poly_cross_entropy as poly_cross_entropy
 from ._reference_reweighted import softmax_focal as softmax_focal
@@ -76,16 +80,20 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "kl_divergence_with_log_targets",
+    "listmle",
     "log_cosh",
     "multi_margin",
     "multiclass_hinge",
     "multilabel_margin",
     "multilabel_soft_margin",
     "negative_log_likelihood",
+    "pairwise_hinge",
+    "pairwise_logistic",
     "perceptron",
     "pinball",
     "poisson_nll",
     "poly_cross_entropy",
+    "ranking_softmax",
     "root_mean_squared_error",
     "sigmoid_binary_cross_entropy",
     "sigmoid_focal",
