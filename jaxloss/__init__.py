@@ -48,6 +48,12 @@ from ._robust import general_robust as general_robust
 from ._robust import huber as huber
 from ._robust import log_cosh as log_cosh
 from ._robust import smooth_l1 as smooth_l1
+from ._segmentation import dice as dice
+from ._segmentation import focal_tversky as focal_tversky
+from ._segmentation import generalized_dice as generalized_dice
+from ._segmentation import jaccard as jaccard
+from ._segmentation import lovasz_hinge as lovasz_hinge
+from ._segmentation import tversky as tversky
 from ._sequence import ctc as ctc
 
 __version__ = "0.1.0"
@@ -60,18 +66,23 @@ __all__ = [
     "catalogue",
     "charbonnier",
     "ctc",
+    "dice",
     "distillation",
+    "focal_tversky",
     "gaussian_nll",
     "general_robust",
     "generalized_cross_entropy",
+    "generalized_dice",
     "generalized_kl_divergence",
     "hinge",
     "huber",
+    "jaccard",
     "js_divergence",
     "kl_divergence",
     "kl_divergence_with_log_targets",
     "listmle",
     "log_cosh",
+    "lovasz_hinge",
     "multi_margin",
     "multiclass_hinge",
     "multilabel_margin",
@@ -98,6 +109,7 @@ __all__ = [
     "squared_hinge",
     "squared_log_error",
     "testing",
+    "tversky",
     "tweedie",
     "zero_one",
 ]

@@ -27,6 +27,7 @@ from . import (
     _catalogue_margin,
     _catalogue_ranking,
     _catalogue_reweighted,
+    _catalogue_segmentation,
     _catalogue_sequence,
     _likelihood,
     _regression,
@@ -346,6 +347,7 @@ ENTRIES: tuple[Entry, ...] = (
     *_catalogue_divergence.ENTRIES,
     *_catalogue_sequence.ENTRIES,
     *_catalogue_ranking.ENTRIES,
+    *_catalogue_segmentation.ENTRIES,
 )
 
 

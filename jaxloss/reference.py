@@ -62,6 +62,12 @@ from ._reference_ranking import ranking_softmax as ranking_softmax
 from ._reference_reweighted import generalized_cross_entropy as generalized_cross_entropy
 from ._reference_reweighted import poly_cross_entropy as poly_cross_entropy
 from ._reference_reweighted import softmax_focal as softmax_focal
+from ._reference_segmentation import dice as dice
+from ._reference_segmentation import focal_tversky as focal_tversky
+from ._reference_segmentation import generalized_dice as generalized_dice
+from ._reference_segmentation import jaccard as jaccard
+from ._reference_segmentation import lovasz_hinge as lovasz_hinge
+from ._reference_segmentation import tversky as tversky
 from ._reference_sequence import ctc as ctc
 
 __all__ = [
@@ -70,18 +76,23 @@ __all__ = [
     "binary_cross_entropy",
     "charbonnier",
     "ctc",
+    "dice",
     "distillation",
+    "focal_tversky",
     "gaussian_nll",
     "general_robust",
     "generalized_cross_entropy",
+    "generalized_dice",
     "generalized_kl_divergence",
     "hinge",
     "huber",
+    "jaccard",
     "js_divergence",
     "kl_divergence",
     "kl_divergence_with_log_targets",
     "listmle",
     "log_cosh",
+    "lovasz_hinge",
     "multi_margin",
     "multiclass_hinge",
     "multilabel_margin",
@@ -106,6 +117,7 @@ __all__ = [
     "squared_error",
     "squared_hinge",
     "squared_log_error",
+    "tversky",
     "tweedie",
     "zero_one",
 ]
