@@ -16,6 +16,9 @@ from ._classification import softmax_cross_entropy as softmax_cross_entropy
 from ._classification import (
     softmax_cross_entropy_with_integer_labels as softmax_cross_entropy_with_integer_labels,
 )
+from ._detection import ciou as ciou
+from ._detection import diou as diou
+from ._detection import giou as giou
 from ._divergence import distillation as distillation
 from ._divergence import generalized_kl_divergence as generalized_kl_divergence
 from ._divergence import js_divergence as js_divergence
@@ -65,8 +68,10 @@ __all__ = [
     "binary_cross_entropy",
     "catalogue",
     "charbonnier",
+    "ciou",
     "ctc",
     "dice",
+    "diou",
     "distillation",
     "focal_tversky",
     "gaussian_nll",
@@ -74,6 +79,7 @@ __all__ = [
     "generalized_cross_entropy",
     "generalized_dice",
     "generalized_kl_divergence",
+    "giou",
     "hinge",
     "huber",
     "jaccard",

@@ -23,6 +23,7 @@ import numpy as np
 from . import (
     _catalogue_binary,
     _catalogue_classification,
+    _catalogue_detection,
     _catalogue_divergence,
     _catalogue_margin,
     _catalogue_ranking,
@@ -347,6 +348,7 @@ ENTRIES: tuple[Entry, ...] = (
     *_catalogue_divergence.ENTRIES,
     *_catalogue_sequence.ENTRIES,
     *_catalogue_ranking.ENTRIES,
+    *_catalogue_detection.ENTRIES,
     *_catalogue_segmentation.ENTRIES,
 )
 

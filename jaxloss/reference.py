@@ -45,6 +45,9 @@ from ._reference_classification import softmax_cross_entropy as softmax_cross_en
 from ._reference_classification import (
     softmax_cross_entropy_with_integer_labels as softmax_cross_entropy_with_integer_labels,
 )
+from ._reference_detection import ciou as ciou
+from ._reference_detection import diou as diou
+from ._reference_detection import giou as giou
 from ._reference_divergence import distillation as distillation
 from ._reference_divergence import generalized_kl_divergence as generalized_kl_divergence
 from ._reference_divergence import js_divergence as js_divergence
@@ -75,8 +78,10 @@ __all__ = [
     "absolute_percentage_error",
     "binary_cross_entropy",
     "charbonnier",
+    "ciou",
     "ctc",
     "dice",
+    "diou",
     "distillation",
     "focal_tversky",
     "gaussian_nll",
@@ -84,6 +89,7 @@ __all__ = [
     "generalized_cross_entropy",
     "generalized_dice",
     "generalized_kl_divergence",
+    "giou",
     "hinge",
     "huber",
     "jaccard",
