@@ -1,4 +1,5 @@
-"""The ``jaxloss`` command: ``list`` the catalogue, ``verify`` it on this machine's backend."""
+"""The ``jaxloss`` command: ``list`` the catalogue, ``verify`` it on this machine's backend,
+``demo`` the training examples."""
 
 from __future__ import annotations
 
@@ -139,6 +140,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    return run_demo(
+        args.out, quick=args.quick, seed=args.seed, only=args.only, examples=args.examples
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jaxloss",
@@ -163,6 +172,28 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--checks", help=f"comma-separated subset of: {', '.join(testing.CHECKS)}")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_verify)
+
+    from ._demo import EXAMPLES
+
+    p = sub.add_parser(
+        "demo",
+        help="train the optax examples on real data and write a report (markdown + PNGs)",
+        description="Runs the example scripts of docs/examples (robust regression, imbalanced "
+        "classification, metric learning, a small language model) on small defaults, a few "
+        "minutes on 2 CPU cores (--quick: about one), and writes DIR/report.md with their "
+        "figures. Needs the examples extra: pip install 'jaxloss[examples]'.",
+    )
+    p.add_argument("--quick", action="store_true", help="each example's quick mode")
+    p.add_argument(
+        "--out", default="jaxloss-demo", help="folder for the report (default: ./jaxloss-demo)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed passed to every example")
+    p.add_argument(
+        "--only", nargs="+", default=[], metavar="NAME",
+        help=f"run only these: {', '.join(e.name for e in EXAMPLES)}",
+    )  # fmt: skip
+    p.add_argument("--examples", help="folder of the example scripts (default: found)")
+    p.set_defaults(run=_cmd_demo)
     return parser
 
 

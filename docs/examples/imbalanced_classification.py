@@ -154,7 +154,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 splits, 300 steps: seconds")
     parser.add_argument("--seed", type=int, default=0, help="seed of splits and inits")
-    default_out = Path("example-output/imbalanced_classification")
+    default_out = Path("jaxloss-demo/imbalanced_classification")
     parser.add_argument("--out", type=Path, default=default_out)
     parser.add_argument("--splits", type=int, help="random splits (default 5, quick 2)")
     parser.add_argument("--steps", type=int, help="Adam steps (default 1000, quick 300)")

@@ -106,7 +106,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 splits, 400 steps: seconds")
     parser.add_argument("--seed", type=int, default=0, help="seed of splits, outliers and inits")
-    parser.add_argument("--out", type=Path, default=Path("example-output/robust_regression"))
+    parser.add_argument("--out", type=Path, default=Path("jaxloss-demo/robust_regression"))
     parser.add_argument("--splits", type=int, help="train/test splits (default 10, quick 3)")
     parser.add_argument("--steps", type=int, help="Adam steps (default 1500, quick 400)")
     parser.add_argument("--outliers", type=float, default=0.2, help="fraction of corrupted targets")
