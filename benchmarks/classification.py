@@ -40,45 +40,56 @@ JAX backend unless ``--device-suffix`` is given).
 from __future__ import annotations
 
 import argparse
-import datetime
-import importlib.metadata
-import json
 import math
-import os
-import platform
-import random
-import resource
-import statistics
-import subprocess
 import sys
 import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from _common import (
+    LIMIT,
+    TARGET,
+    F,
+    OwnSampler,
+    Peer,
+    Row,
+    Runner,
+    Suite,
+    add_common_arguments,
+    catalogue_rows,
+    catalogue_table,
+    cell,
+    dumps,
+    finish_machine,
+    machine,
+    machine_lines,
+    mib,
+    ms,
+    progress,
+    row_json,
+    rss,
+    sample,
+    set_torch_threads,
+    setup_torch,
+    shape_text,
+    tail_sections,
+    temps,
+    torch,
+    write_results,
+)
 
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError:  # torch is a test extra; without it the torch column is empty
-    torch = None
-
-import jaxloss
 from jaxloss import catalogue
 
 FAMILIES = ("classification", "divergence", "sequence")
 
 # DESIGN §5: every loss at most 1.0x its autodiff reference and its optax
-# equivalent (none above 1.1x); integer-label CE with label smoothing within 1.1x
-# plain integer-label CE and faster than optax's one-hot route.
-TARGET = 1.0
-LIMIT = 1.1
+# equivalent (none above 1.1x: TARGET and LIMIT of _common); integer-label CE with
+# label smoothing within 1.1x plain integer-label CE and faster than optax's
+# one-hot route.
 SMOOTHING_VS_PLAIN = 1.1
 
 HEADLINE_SHAPE = (4096, 32768)
@@ -100,20 +111,12 @@ SHAPES: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
 # differ per chunk) and concatenated, which bounds the memory of samplers that draw
 # several candidates per example (the margin family draws 16, and multilabel_margin
 # builds a [rows, C, C] array per candidate).
-SAMPLE_ROWS = 1024
 SAMPLE_ROWS_BY_NAME = {"multilabel_margin": 32}
 
 # Option sets timed besides the catalogue's own (with --options all).
 EXTRA_OPTIONS: dict[str, tuple[dict[str, Any], ...]] = {
     "softmax_cross_entropy_with_integer_labels": ({"label_smoothing": 0.1}, {"z_loss": 1e-4}),
 }
-
-CANDIDATES = ("jaxloss", "reference", "optax", "torch")
-PEERS = ("reference", "optax", "torch")
-
-# Agreement with jaxloss above which a candidate is listed (float32 inputs).
-VALUE_TOL = 1e-4
-GRAD_TOL = 1e-3
 
 
 # --- inputs
@@ -143,67 +146,18 @@ def _ctc_inputs(seed: int, shape: tuple[int, ...], options: Mapping[str, Any]):
 
 # Samplers replacing the catalogue's (whose ctc sampler has a fixed T = 7, N = 3).
 # Each is checked against the catalogue sampler's structure (number of inputs,
-# their dtypes and ranks) and dropped with a warning if that changed.
-SAMPLERS: dict[str, Callable[..., tuple[jax.Array, ...]]] = {"ctc": _ctc_inputs}
-
-
-def _structure(args) -> list[tuple[str, int]]:
-    return [(jnp.dtype(a.dtype).kind, np.ndim(a)) for a in args]
-
-
-def sample(entry: catalogue.Entry, seed: int, shape: tuple[int, ...], options, warn):
-    """Seeded inputs of ``entry`` at ``shape`` (float32), chunked along the batch."""
-    own = SAMPLERS.get(entry.name)
-    if own is not None:
-        small = SHAPES.get(entry.name, (None, (2, 6, 5, 2)))[1]
-        try:
-            mine = own(seed, small, options)
-            theirs = entry.inputs(seed, shape=(small[0], small[2]), dtype=jnp.float32, **options)
-            if _structure(mine) == _structure(theirs):
-                return jax.block_until_ready(own(seed, shape, options))
-            warn(f"{entry.name}: the catalogue sampler's inputs changed; using it instead")
-        except Exception as e:
-            warn(f"{entry.name}: custom sampler failed ({e!r}); using the catalogue's")
-        shape = (shape[0], shape[2]) if len(shape) == 4 else shape
-    rows = SAMPLE_ROWS_BY_NAME.get(entry.name, SAMPLE_ROWS)
-    batch, rest = shape[0], tuple(shape[1:])
-    chunks = []
-    for i, start in enumerate(range(0, batch, rows)):
-        n = min(rows, batch - start)
-        s = seed if batch <= rows else seed * 1_000_003 + i
-        chunks.append(entry.inputs(s, shape=(n, *rest), dtype=jnp.float32, **options))
-    if len(chunks) == 1:
-        return jax.block_until_ready(chunks[0])
-    joined = tuple(jnp.concatenate(parts) for parts in zip(*chunks, strict=True))
-    return jax.block_until_ready(joined)
-
-
-def fit_options(options: Mapping[str, Any], classes: int) -> dict[str, Any]:
-    """Per-class option arrays (class_weights, alpha) tiled cyclically to ``classes``.
-
-    Catalogue option sets are written for the sampler's default 5 classes.
-    """
-    out = {}
-    for k, v in options.items():
-        if isinstance(v, np.ndarray | jax.Array | tuple | list) and np.ndim(v) == 1:
-            a = np.asarray(v, np.float32)
-            if a.shape[0] != classes:
-                a = np.resize(a, classes)
-            v = a
-        out[k] = v
-    return out
+# their dtypes and ranks) and dropped with a warning if that changed; the
+# catalogue's ctc sampler reads (B, T, K, N) as (B, K).
+SAMPLERS: dict[str, OwnSampler] = {
+    "ctc": OwnSampler(
+        _ctc_inputs,
+        SHAPES["ctc"][1],
+        lambda s: (s[0], s[2]) if len(s) == 4 else s,
+    )
+}
 
 
 # --- peers: optax (JAX functions, differentiated like jaxloss) and torch
-
-
-@dataclass
-class Peer:
-    """A peer's mean loss ``fn(*args)``, differentiated with respect to ``args[0]``."""
-
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    text: str
 
 
 def _ce_int_parts(o):
@@ -423,25 +377,6 @@ OPTAX: dict[str, Callable[..., Peer | None]] = {
 }
 
 
-class TorchInputs:
-    """Torch copies of the inputs (JAX or numpy arrays) on ``device``, made once per
-    array and dtype and shared by a group's torch candidates (the headline's four
-    variants share one copy of the logits)."""
-
-    def __init__(self, device: str = "cpu"):
-        self.device = device
-        self._cache: dict[tuple[int, str], Any] = {}
-        self._keep: list[Any] = []
-
-    def __call__(self, a, dtype=None):
-        key = (id(a), str(dtype))
-        if key not in self._cache:
-            arr = np.array(a, dtype=dtype)
-            self._keep.append(a)  # keeps id(a) unique while cached
-            self._cache[key] = torch.from_numpy(arr).to(self.device)
-        return self._cache[key]
-
-
 def _th_class_weights(tt, cw, classes):
     if cw is None:
         return None
@@ -642,283 +577,18 @@ TORCH: dict[str, Callable[..., Peer | None]] = {
     "ctc": _th_ctc,
 }
 
-
-# --- candidates and rows
-
-
-@dataclass
-class Candidate:
-    """One timed function: ``call()`` runs one value-and-gradient step and blocks."""
-
-    row: Row
-    name: str
-    call: Callable[[], Any]
+SUITE = Suite(
+    FAMILIES,
+    optax=OPTAX,
+    torch=TORCH,
+    shapes=SHAPES,
+    samplers=SAMPLERS,
+    sample_rows=SAMPLE_ROWS_BY_NAME,
+    extra_options=EXTRA_OPTIONS,
+)
 
 
-@dataclass
-class Row:
-    """One (loss, option set) measurement."""
-
-    section: str  # "headline" or "catalogue"
-    loss: str
-    label: str  # the option set as shown
-    options: Mapping[str, Any]
-    default: bool
-    shapes: list[tuple[int, ...]]
-    extra: bool = False  # an option set of EXTRA_OPTIONS, not of the catalogue
-    times: dict[str, list[float]] = field(default_factory=dict)  # seconds per call
-    temp_bytes: dict[str, int | None] = field(default_factory=dict)
-    rss_bytes: dict[str, int | None] = field(default_factory=dict)  # RSS rise in the 1st call
-    agreement: dict[str, dict[str, float]] = field(default_factory=dict)  # vs jaxloss
-    peers: dict[str, str] = field(default_factory=dict)  # candidate -> call used
-    skipped: dict[str, str] = field(default_factory=dict)  # candidate -> why no cell
-    rss_mib: float | None = None  # process peak RSS after the row
-
-    def median_ms(self, name: str) -> float | None:
-        ts = self.times.get(name)
-        return 1e3 * statistics.median(ts) if ts else None
-
-    def ratio(self, name: str, mine: str = "jaxloss") -> float | None:
-        """median(mine) / median(name), or None when either was not run."""
-        a, b = self.median_ms(mine), self.median_ms(name)
-        return None if a is None or b is None else a / b
-
-    def paired(self, name: str, other: Row | None = None) -> list[float] | None:
-        """Quartiles of the per-round ratios jaxloss / ``name`` (of ``other`` row)."""
-        theirs = (other or self).times.get(name)
-        mine = self.times.get("jaxloss")
-        if not theirs or not mine:
-            return None
-        ratios = [a / b for a, b in zip(mine, theirs, strict=True)]
-        return (
-            statistics.quantiles(ratios, n=4, method="inclusive")
-            if len(ratios) > 1
-            else [ratios[0]] * 3
-        )
-
-    def misses(self, against: str) -> str | None:
-        r = self.ratio(against)
-        if r is None or round(r, 2) <= TARGET:
-            return None
-        note = f"{r:.2f}×"
-        note += f", above the {LIMIT}× limit" if round(r, 2) > LIMIT else ", within the limit"
-        return f"{note} (per-round median {self.paired(against)[1]:.2f}×)"
-
-
-def _jax_candidate(fn: Callable[..., Any], args: tuple[Any, ...]):
-    """``jit(value_and_grad(fn))`` w.r.t. the first argument, compiled; (call, temp bytes)."""
-    jitted = jax.jit(jax.value_and_grad(fn, argnums=0))
-    compiled = jitted.lower(*args).compile()
-    analysis = compiled.memory_analysis()
-    temp = None if analysis is None else int(analysis.temp_size_in_bytes)
-
-    def call():
-        return jax.block_until_ready(compiled(*args))
-
-    return call, temp
-
-
-def _torch_candidate(peer: Peer):
-    x = peer.args[0]
-    x.requires_grad_(True)
-    sync = torch.cuda.synchronize if x.device.type == "cuda" else None
-
-    def call():
-        x.grad = None
-        out = peer.fn(*peer.args)
-        out.backward()
-        if sync is not None:
-            sync()
-        return out.detach(), x.grad
-
-    return call
-
-
-def _as_numpy(out) -> tuple[float, np.ndarray]:
-    value, grad = out
-    if torch is not None and isinstance(grad, torch.Tensor):
-        return float(value), grad.cpu().numpy()
-    return float(value), np.asarray(grad)
-
-
-def _agreement(out, ref) -> dict[str, float]:
-    """Relative error of the value, and relative L2 error of the gradient, vs ``ref``."""
-    (va, ga), (vb, gb) = _as_numpy(out), _as_numpy(ref)
-    if ga.shape != gb.shape:
-        return {"value_rel": math.nan, "grad_rel_l2": math.nan}
-    value_rel = 0.0 if va == vb else abs(va - vb) / max(abs(vb), 1e-30)
-    diff = float(np.linalg.norm((ga - gb).ravel()))
-    norm = float(np.linalg.norm(gb.ravel()))
-    grad_rel = 0.0 if diff == 0 else diff / max(norm, 1e-30)
-    return {"value_rel": value_rel, "grad_rel_l2": grad_rel}
-
-
-def _status_kib(key: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    raise OSError(f"no {key} in /proc/self/status")
-
-
-def call_with_peak_rss(call: Callable[[], Any]) -> tuple[Any, int | None]:
-    """``call()``, and how far the process's resident memory rose above its level
-    before the call (bytes; the output included), or None where Linux's
-    ``/proc/self/clear_refs`` (which resets the high-water mark) is unavailable.
-    """
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        before = _status_kib("VmRSS")
-    except OSError:
-        return call(), None
-    out = call()
-    try:
-        return out, max(0, _status_kib("VmHWM") - before) * 1024
-    except OSError:
-        return out, None
-
-
-def _peak_rss_mib() -> float:
-    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kib / 1024 if sys.platform != "darwin" else kib / 2**20
-
-
-class Runner:
-    """Builds, warms up, checks and times the candidates of one group of rows."""
-
-    def __init__(self, rounds: int, torch_device: str | None):
-        self.rounds = rounds
-        self.torch_device = torch_device  # None: torch not timed
-        self.warnings: list[str] = []
-
-    def torch_inputs(self) -> TorchInputs | None:
-        return None if self.torch_device is None else TorchInputs(self.torch_device)
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
-        print(f"warning: {message}", file=sys.stderr, flush=True)
-
-    def _try(self, row: Row, name: str, build: Callable[[], tuple[Callable, int | None]]):
-        """Build and warm up one candidate (two calls); None (and a warning) on failure."""
-        try:
-            call, temp = build()
-            out, rss = call_with_peak_rss(call)
-            call()
-        except Exception as e:
-            msg = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-            row.skipped[name] = f"failed: {msg}"
-            self.warn(f"{row.loss} ({row.label}) {name}: {msg}")
-            if os.environ.get("JAXLOSS_BENCH_TRACEBACK"):
-                traceback.print_exc()
-            return None, None
-        row.temp_bytes[name] = temp
-        row.rss_bytes[name] = rss
-        return Candidate(row, name, call), out
-
-    def add_row(
-        self,
-        row: Row,
-        fn: Callable[..., Any],
-        reference: Callable[..., Any] | None,
-        args: tuple[Any, ...],
-        options: Mapping[str, Any],
-        optax_adapter: Callable[..., Peer | None] | None,
-        torch_adapter: Callable[..., Peer | None] | None,
-        tt: Any,
-    ) -> list[Candidate]:
-        """The row's candidates, built and warmed up, with agreement against jaxloss."""
-        opts = {**options, "reduction": "mean"}
-        cands: list[Candidate] = []
-        mine, ref_out = self._try(
-            row, "jaxloss", lambda: _jax_candidate(lambda *a: fn(*a, **opts), args)
-        )
-        if mine is None:
-            return []
-        cands.append(mine)
-
-        def jax_peer(name, adapter):
-            if adapter is None:
-                row.skipped[name] = "no equivalent"
-                return
-            try:
-                peer = adapter(args, options)
-            except Exception as e:
-                row.skipped[name] = f"adapter failed: {type(e).__name__}: {e}"
-                self.warn(f"{row.loss} ({row.label}) {name} adapter: {type(e).__name__}: {e}")
-                return
-            if peer is None:
-                row.skipped[name] = "no equivalent for these options"
-                return
-            cand, out = self._try(row, name, lambda: _jax_candidate(peer.fn, peer.args))
-            if cand is not None:
-                row.peers[name] = peer.text
-                cands.append(cand)
-                row.agreement[name] = _agreement(out, ref_out)
-
-        if reference is not None:
-            jax_peer(
-                "reference",
-                lambda a, o: Peer(
-                    lambda *a: reference(*a, **opts), a, "jax.grad of jaxloss.reference"
-                ),
-            )
-        else:
-            row.skipped["reference"] = "no reference"
-        jax_peer("optax", optax_adapter)
-
-        if tt is None:
-            row.skipped["torch"] = "torch not installed" if torch is None else "torch off"
-        elif torch_adapter is None:
-            row.skipped["torch"] = "no equivalent"
-        else:
-            try:
-                peer = torch_adapter(tt, args, options)
-            except Exception as e:
-                peer = None
-                row.skipped["torch"] = f"adapter failed: {type(e).__name__}: {e}"
-                self.warn(f"{row.loss} ({row.label}) torch adapter: {type(e).__name__}: {e}")
-            if peer is None:
-                row.skipped.setdefault("torch", "no equivalent for these options")
-            else:
-                cand, out = self._try(row, "torch", lambda: (_torch_candidate(peer), None))
-                if cand is not None:
-                    row.peers["torch"] = peer.text
-                    cands.append(cand)
-                    row.agreement["torch"] = _agreement(out, ref_out)
-        row.temp_bytes.setdefault("torch", None)
-        return cands
-
-    def time(self, cands: Sequence[Candidate], seed: str) -> None:
-        """``rounds`` rounds, one call of each candidate per round in a shuffled order."""
-        for c in cands:
-            c.row.times[c.name] = []
-        order = list(cands)
-        rng = random.Random(seed)
-        for _ in range(self.rounds):
-            rng.shuffle(order)
-            for c in order:
-                start = time.perf_counter()
-                c.call()
-                c.row.times[c.name].append(time.perf_counter() - start)
-        rss = _peak_rss_mib()
-        for c in cands:
-            c.row.rss_mib = rss
-
-
-# --- the two sections
-
-
-def _format_value(v: Any) -> str:
-    if isinstance(v, np.ndarray | jax.Array | tuple | list):
-        a = np.asarray(v).ravel()
-        body = ", ".join(f"{x:g}" for x in a[:5]) + (", …" if a.size > 5 else "")
-        return f"[{body}]"
-    return f"{v}"
-
-
-def format_options(opts: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={_format_value(v)}" for k, v in opts.items()) or "—"
+# --- the headline section
 
 
 def headline(runner: Runner, shape: tuple[int, int]) -> list[Row]:
@@ -958,144 +628,11 @@ def headline(runner: Runner, shape: tuple[int, int]) -> list[Row]:
         print(f"headline {label}: built", file=sys.stderr, flush=True)
     runner.time(cands, f"headline{shape}")
     for row in rows:
-        _progress(row)
+        progress(row)
     return rows
-
-
-def catalogue_rows(
-    runner: Runner, shape: tuple[int, ...], quick: bool, options: str, names: set[str] | None
-) -> list[Row]:
-    rows = []
-    for entry in catalogue.ENTRIES:
-        if entry.family not in FAMILIES or (names is not None and entry.name not in names):
-            continue
-        option_sets = list(entry.options)
-        if options == "default":
-            option_sets = option_sets[:1]
-        own = len(option_sets)
-        if options == "all":
-            option_sets += [o for o in EXTRA_OPTIONS.get(entry.name, ()) if o not in option_sets]
-        entry_shape = SHAPES.get(entry.name, (shape, shape))[1 if quick else 0]
-        for i, raw in enumerate(option_sets):
-            label = format_options(raw)
-            try:
-                args = sample(entry, 0, entry_shape, raw, runner.warn)
-                opts = fit_options(raw, args[0].shape[-1])
-            except Exception as e:
-                runner.warn(f"{entry.name} ({label}): sampler failed: {type(e).__name__}: {e}")
-                continue
-            row = Row(
-                "catalogue",
-                entry.name,
-                label,
-                raw,
-                i == 0,
-                [tuple(np.shape(a)) for a in args],
-                extra=i >= own,
-            )
-            tt = runner.torch_inputs()
-            cands = runner.add_row(
-                row,
-                entry.fn,
-                entry.reference,
-                tuple(args),
-                opts,
-                OPTAX.get(entry.name),
-                TORCH.get(entry.name),
-                tt,
-            )
-            if not cands:
-                runner.warn(f"{entry.name} ({label}): jaxloss failed, row skipped")
-                continue
-            runner.time(cands, f"{entry.name}{label}")
-            rows.append(row)
-            _progress(row)
-            del cands, args, tt
-    return rows
-
-
-def _progress(row: Row) -> None:
-    ratios = ", ".join(f"{n} {row.ratio(n):.2f}" for n in PEERS if row.ratio(n) is not None)
-    print(
-        f"{row.loss:42} {row.label[:40]:40} {row.median_ms('jaxloss'):8.2f} ms  vs {ratios}",
-        file=sys.stderr,
-        flush=True,
-    )
 
 
 # --- reporting
-
-
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", *args], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True
-        )
-    except OSError:
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def machine() -> dict[str, Any]:
-    model = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(
-                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model
-            )
-    except OSError:
-        pass
-    dev = jax.devices()[0]
-    return {
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu": model,
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "jaxlib": importlib.metadata.version("jaxlib"),
-        "optax": optax.__version__,
-        "torch": None if torch is None else torch.__version__,
-        "torch_threads": None if torch is None else torch.get_num_threads(),
-        "jaxloss": importlib.metadata.version("jaxloss"),
-        "jaxloss_path": str(Path(jaxloss.__file__).resolve().parent),
-        "git_commit": _git("rev-parse", "--short", "HEAD"),
-        "git_dirty": _git("status", "--porcelain", "--", "jaxloss"),
-        "backend": jax.default_backend(),
-        "device": f"{dev.platform.upper()} backend ({jax.device_count()} x {dev.device_kind})",
-        "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        "loadavg_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "peak_rss_mib_start": _peak_rss_mib(),
-    }
-
-
-def _mib(b: int | None) -> str:
-    if b is None:
-        return "—"
-    return "0" if b == 0 else f"{b / 2**20:.0f}" if b >= 2**20 else f"{b / 2**20:.2f}"
-
-
-def _cell(r: float | None, limit: float = LIMIT, target: float | None = TARGET) -> str:
-    if r is None:
-        return "—"
-    if r > limit:
-        return f"**{r:.2f}**"
-    if target is not None and r > target:
-        return f"{r:.2f}*"
-    return f"{r:.2f}"
-
-
-def _temps(row: Row) -> str:
-    return " / ".join(_mib(row.temp_bytes.get(n)) for n in ("jaxloss", "reference", "optax"))
-
-
-def _rss(row: Row) -> str:
-    return " / ".join(_mib(row.rss_bytes.get(n)) for n in CANDIDATES)
-
-
-def _ms(v: float | None) -> str:
-    return "—" if v is None else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
 
 
 def _plain(rows: Sequence[Row]) -> Row | None:
@@ -1121,11 +658,11 @@ def headline_table(rows: Sequence[Row]) -> str:
     for r in rows:
         vs_plain = _vs_plain(r, plain)
         lines.append(
-            f"| {r.label} | {_ms(r.median_ms('jaxloss'))} | {_cell(r.ratio('reference'))} "
-            f"| {_cell(r.ratio('optax'))} | {_cell(r.ratio('torch'), math.inf, None)} "
-            f"| {_cell(vs_plain, math.inf, None)} | {_ms(r.median_ms('optax'))} "
-            f"| {_ms(r.median_ms('torch'))} "
-            f"| {_temps(r)} | {_rss(r)} |"
+            f"| {r.label} | {ms(r.median_ms('jaxloss'))} | {cell(r.ratio('reference'))} "
+            f"| {cell(r.ratio('optax'))} | {cell(r.ratio('torch'), math.inf, None)} "
+            f"| {cell(vs_plain, math.inf, None)} | {ms(r.median_ms('optax'))} "
+            f"| {ms(r.median_ms('torch'))} "
+            f"| {temps(r)} | {rss(r)} |"
         )
     return "\n".join(lines)
 
@@ -1159,57 +696,14 @@ def headline_verdicts(rows: Sequence[Row]) -> list[str]:
         t = (smooth.temp_bytes.get("jaxloss"), smooth.temp_bytes.get("optax"))
         if None not in t:
             out.append(
-                f"- temp memory with label smoothing: jaxloss {_mib(t[0])} MiB, "
-                f"optax one-hot route {_mib(t[1])} MiB"
+                f"- temp memory with label smoothing: jaxloss {mib(t[0])} MiB, "
+                f"optax one-hot route {mib(t[1])} MiB"
             )
     return out
 
 
-def catalogue_table(rows: Sequence[Row]) -> str:
-    lines = [
-        "| loss | options | shape | jaxloss ms | vs reference | vs optax | vs torch "
-        "| temp MiB jaxloss / reference / optax | RSS rise MiB jaxloss / reference / optax "
-        "/ torch |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for r in rows:
-        label = r.label + ("" if r.default else " ‡" if r.extra else " †")
-        shape = "×".join(str(d) for d in r.shapes[0])
-        lines.append(
-            f"| {r.loss} | {label} | {shape} | {_ms(r.median_ms('jaxloss'))} "
-            f"| {_cell(r.ratio('reference'))} | {_cell(r.ratio('optax'))} "
-            f"| {_cell(r.ratio('torch'), math.inf, None)} | {_temps(r)} | {_rss(r)} |"
-        )
-    return "\n".join(lines)
-
-
-def paired_table(rows: Sequence[Row]) -> str:
-    lines = [
-        "| section | loss | options | vs reference | vs optax | vs torch |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-
-    def cell(q: list[float] | None) -> str:
-        return "—" if q is None else f"{q[1]:.2f} ({q[0]:.2f}–{q[2]:.2f})"
-
-    for r in rows:
-        lines.append(
-            f"| {r.section} | {r.loss} | {r.label} | {cell(r.paired('reference'))} "
-            f"| {cell(r.paired('optax'))} | {cell(r.paired('torch'))} |"
-        )
-    return "\n".join(lines)
-
-
 def _row_name(r: Row) -> str:
     return f"headline CE ({r.label})" if r.section == "headline" else f"{r.loss} ({r.label})"
-
-
-def _fmt_load(load) -> str:
-    return "?" if load is None else " ".join(f"{x:.2f}" for x in load)
-
-
-def _shape_text(shape: Sequence[int]) -> str:
-    return "[" + ", ".join(f"{d:,}" for d in shape) + "]"
 
 
 def report(
@@ -1219,21 +713,13 @@ def report(
     config: Mapping[str, Any],
     warnings: Sequence[str],
 ) -> str:
-    dirty = " (jaxloss/ has uncommitted changes)" if info["git_dirty"] else ""
+    lines = machine_lines(info)
+    if config["quick"]:
+        lines[-1] += "; **--quick (smoke test, not a measurement)**"
     out = [
         "# Classification, divergence and sequence losses: `jit(value_and_grad(mean loss))`",
         "",
-        f"- Machine: {info['device']}, {info['cpu']}, {info['cpu_count']} CPUs "
-        f"({info['cpus_usable']} usable), {info['platform']}, Python {info['python']}",
-        f"- Versions: jax {info['jax']}, jaxlib {info['jaxlib']}, optax {info['optax']}, "
-        f"torch {info.get('torch') or '(not installed)'} "
-        f"({info.get('torch_device') or 'not timed'}, {info.get('torch_threads')} threads), "
-        f"jaxloss {info['jaxloss']} at commit {info['git_commit']}{dirty}",
-        f"- Date: {info['date']}; load average at start {_fmt_load(info['loadavg_start'])}, "
-        f"at end {_fmt_load(info['loadavg_end'])}; whole run {info['wall_s']:.0f} s; "
-        f"peak RSS {info['peak_rss_mib_end']:.0f} MiB; "
-        f"XLA_FLAGS={info['xla_flags'] or '(unset)'}"
-        + ("; **--quick (smoke test, not a measurement)**" if config["quick"] else ""),
+        *lines,
         f"- Method: {config['rounds']} timed rounds after compiling and 2 warm-up calls each; "
         "one call of every candidate per round, in a seeded random order; median of each "
         "candidate, ratio = median(jaxloss) / median(other), < 1 means jaxloss is faster. "
@@ -1255,7 +741,7 @@ def report(
     if head:
         out += [
             "## Headline: integer-label softmax cross-entropy on "
-            f"{_shape_text(config['headline_shape'])} float32",
+            f"{shape_text(config['headline_shape'])} float32",
             "",
             "All sixteen candidates timed in one interleaved pool. optax: "
             "`softmax_cross_entropy_with_integer_labels` (plain), the one-hot route "
@@ -1272,7 +758,7 @@ def report(
         out += [
             f"## Catalogue: families {', '.join(FAMILIES)}",
             "",
-            f"Default shape {_shape_text(config['shape'])} (batch, classes); per-loss shapes "
+            f"Default shape {shape_text(config['shape'])} (batch, classes); per-loss shapes "
             "in the shape column (ctc: batch × frames × classes; its labels are "
             f"{config['ctc_shape'][3]} long). Inputs from each entry's seeded sampler; "
             "per-class option arrays of the catalogue (written for 5 classes) tiled "
@@ -1286,75 +772,8 @@ def report(
             "script adds (`EXTRA_OPTIONS`).",
             "",
         ]
-    every = [*head, *rows]
-    out += ["## Misses", ""]
-    for title, against in (
-        ("Slower than the autodiff reference", "reference"),
-        ("Slower than optax", "optax"),
-    ):
-        found = [(r, r.misses(against)) for r in every]
-        found = [f"{_row_name(r)}: {m}" for r, m in found if m]
-        out += [f"{title}:" if found else f"{title}: none.", *(f"- {f}" for f in found), ""]
-    out += [
-        "## Per-round ratios",
-        "",
-        "Median (and quartiles) over rounds of jaxloss's time divided by the other "
-        "candidate's time in the same round; steadier than the ratio of medians when the "
-        "machine's load shifts over seconds.",
-        "",
-        paired_table(every),
-        "",
-        "## Agreement with jaxloss",
-        "",
-        f"Each candidate's first output against jaxloss's: value relative error > {VALUE_TOL:g} "
-        f"or gradient relative L2 error > {GRAD_TOL:g} is listed. For the reference this is a "
-        "disagreement; for a peer it is a difference of convention (or an adapter that "
-        "does not compute the same loss).",
-        "",
-    ]
-    bad = [
-        f"- {_row_name(r)} {n}: value {a['value_rel']:.1e}, gradient {a['grad_rel_l2']:.1e}"
-        for r in every
-        for n, a in r.agreement.items()
-        if not (a["value_rel"] <= VALUE_TOL and a["grad_rel_l2"] <= GRAD_TOL)
-    ]
-    out += bad or ["All candidates agree."]
-    out += ["", "## Adapters", "", "What each peer cell ran (per loss, first option set seen):", ""]
-    seen: dict[tuple[str, str], set[str]] = {}
-    for r in every:
-        for n, text in r.peers.items():
-            if n != "reference":
-                seen.setdefault((r.loss, n), set()).add(text)
-    out += [f"- {loss}, {n}: " + "; ".join(sorted(t)) for (loss, n), t in seen.items()]
-    for n in PEERS:
-        losses = sorted({r.loss for r in every if r.skipped.get(n) == "no equivalent"})
-        if losses:
-            out += ["", f"No {n} equivalent: {', '.join(losses)}."]
-    partial = sorted(
-        f"{_row_name(r)} {n}: {why}"
-        for r in every
-        for n, why in r.skipped.items()
-        if why != "no equivalent"
-    )
-    if partial:
-        out += ["", "Cells left empty:", "", *(f"- {x}" for x in partial)]
-    if warnings:
-        out += ["", "## Warnings", "", *(f"- {w}" for w in warnings)]
+    out += tail_sections([*head, *rows], warnings, _row_name)
     return "\n".join(out) + "\n"
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    if isinstance(x, np.ndarray | jax.Array):
-        return _jsonable(np.asarray(x).tolist())
-    if isinstance(x, np.generic):
-        return _jsonable(x.item())
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple | set):
-        return [_jsonable(v) for v in x]
-    return x
 
 
 def to_json(
@@ -1367,26 +786,7 @@ def to_json(
     plain = _plain(head)
 
     def one(r: Row) -> dict[str, Any]:
-        d = {
-            "section": r.section,
-            "loss": r.loss,
-            "label": r.label,
-            "options": r.options,
-            "default_options": r.default,
-            "shapes": r.shapes,
-            "median_ms": {n: r.median_ms(n) for n in r.times},
-            "ratio_vs": {n: r.ratio(n) for n in r.times if n != "jaxloss"},
-            "per_round_ratio_quartiles_vs": {n: r.paired(n) for n in r.times if n != "jaxloss"},
-            "temp_bytes": r.temp_bytes,
-            "rss_rise_bytes_first_call": r.rss_bytes,
-            "extra_options": r.extra,
-            "agreement_with_jaxloss": r.agreement,
-            "peers": r.peers,
-            "skipped": r.skipped,
-            "misses": {n: r.misses(n) for n in r.times if n != "jaxloss"},
-            "peak_rss_mib_after": r.rss_mib,
-            "times_ms": {n: [round(1e3 * t, 4) for t in ts] for n, ts in r.times.items()},
-        }
+        d = row_json(r)
         if r.section == "headline":
             d["ratio_vs_plain_ce"] = _vs_plain(r, plain)
         return d
@@ -1404,15 +804,12 @@ def to_json(
         "rows": [one(r) for r in rows],
         "warnings": list(warnings),
     }
-    return json.dumps(_jsonable(data), indent=1) + "\n"
+    return dumps(data)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="tiny shapes and 3 rounds (a smoke test)"
-    )
-    parser.add_argument("--rounds", type=int, help=f"timed rounds (default {ROUNDS}; quick 3)")
+    add_common_arguments(parser, "classification", ROUNDS)
     parser.add_argument(
         "--only",
         nargs="+",
@@ -1421,34 +818,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--headline-shape", type=int, nargs=2, metavar=("B", "C"))
     parser.add_argument("--shape", type=int, nargs=2, metavar=("B", "C"))
-    parser.add_argument(
-        "--options",
-        choices=("all", "default"),
-        default="all",
-        help="every catalogue option set (plus EXTRA_OPTIONS), or only the first",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path(__file__).resolve().parent / "results",
-        help="directory for classification_<suffix>.md and .json ('-' to write nothing)",
-    )
-    parser.add_argument(
-        "--device-suffix", help="file name suffix (default: the JAX backend, e.g. cpu, gpu)"
-    )
-    parser.add_argument(
-        "--torch",
-        choices=("auto", "cpu", "cuda", "off"),
-        default="auto",
-        help="where torch runs (auto: cpu on JAX's CPU backend, cuda on GPU when torch has it, "
-        "else off)",
-    )
-    parser.add_argument(
-        "--torch-threads", type=int, help="torch.set_num_threads (default: the usable CPUs)"
-    )
     args = parser.parse_args(argv)
 
-    known = [e.name for e in catalogue.ENTRIES if e.family in FAMILIES]
+    known = [e.name for e in SUITE.entries()]
     names = None
     run_headline = True
     if args.only:
@@ -1464,25 +836,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.headline_shape or (QUICK_HEADLINE_SHAPE if args.quick else HEADLINE_SHAPE)
     )
     shape = tuple(args.shape or (QUICK_SHAPE if args.quick else SHAPE))
-    if torch is not None:
-        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        torch.set_num_threads(args.torch_threads or usable or os.cpu_count() or 1)
+    set_torch_threads(args)
 
     info = machine()
-    torch_device = None if torch is None or args.torch == "off" else args.torch
-    pending = []
-    if torch_device == "auto":
-        if info["backend"] == "cpu":
-            torch_device = "cpu"
-        elif torch.cuda.is_available():
-            torch_device = "cuda"
-        else:
-            torch_device = None
-            pending.append(
-                f"torch not timed: JAX runs on {info['backend']} and this torch has no CUDA "
-                "(--torch cpu times it on the CPU anyway)"
-            )
-    info["torch_device"] = torch_device
+    torch_device, pending = setup_torch(args, info)
     config = {
         "quick": args.quick,
         "rounds": rounds,
@@ -1500,19 +857,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         runner.warn(message)
     start = time.perf_counter()
     head = headline(runner, head_shape) if run_headline else []
-    rows = catalogue_rows(runner, shape, args.quick, args.options, names) if names != set() else []
-    info["wall_s"] = time.perf_counter() - start
-    info["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
-    info["peak_rss_mib_end"] = _peak_rss_mib()
+    rows = (
+        catalogue_rows(runner, SUITE, shape, args.quick, args.options, names)
+        if names != set()
+        else []
+    )
+    finish_machine(info, start)
 
     text = report(head, rows, info, config, runner.warnings)
-    print(text)
-    if str(args.out) != "-":
-        args.out.mkdir(parents=True, exist_ok=True)
-        stem = args.out / f"classification_{args.device_suffix or info['backend']}"
-        stem.with_suffix(".md").write_text(text)
-        stem.with_suffix(".json").write_text(to_json(head, rows, info, config, runner.warnings))
-        print(f"wrote {stem}.md and {stem}.json", file=sys.stderr)
+    suffix = args.device_suffix or info["backend"]
+    write_results(
+        args.out,
+        f"classification_{suffix}",
+        text,
+        to_json(head, rows, info, config, runner.warnings),
+    )
     return 0
 
 

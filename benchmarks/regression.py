@@ -32,15 +32,7 @@ Results go to ``<out>/regression_<backend>.md`` and ``.json`` (raw times include
 from __future__ import annotations
 
 import argparse
-import datetime
-import importlib.metadata
-import json
 import math
-import os
-import platform
-import random
-import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -48,24 +40,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _common
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError:  # torch is a test extra; without it the torch column is empty
-    torch = None
+from _common import (
+    LIMIT,
+    TARGET,
+    Candidate,
+    F,
+    cell,
+    dumps,
+    finish_machine,
+    interleave,
+    jax_candidate,
+    machine,
+    machine_lines,
+    mib,
+    torch,
+    write_results,
+)
 
 import jaxloss
 from jaxloss import catalogue
 
 # DESIGN §5: every loss at most 1.0x its autodiff reference and its optax
-# equivalent (none above 1.1x); elementwise losses within 1.2x squared_error.
-TARGET = 1.0
-LIMIT = 1.1
+# equivalent (none above 1.1x: TARGET and LIMIT of _common); elementwise losses
+# within 1.2x squared_error.
 ELEMENTWISE_LIMIT = 1.2
 
 # Trailing axis of the [size // ROW, ROW] input used for losses that reduce an axis.
@@ -107,35 +109,18 @@ CANDIDATES = ("jaxloss", "reference", "optax", "squared_error", "torch")
 
 
 @dataclass
-class Row:
-    """One (loss, option set) measurement."""
+class Row(_common.Row):
+    """One (loss, option set) measurement: the shared row (section "catalogue", one
+    shape) plus whether the loss is elementwise, the differentiated inputs and the
+    agreement with the reference."""
 
-    loss: str
-    options: Mapping[str, Any]
-    default: bool
-    shape: tuple[int, ...]
-    elementwise: bool
-    argnums: tuple[int, ...]
-    times: dict[str, list[float]] = field(default_factory=dict)  # seconds per call
-    temp_bytes: dict[str, int | None] = field(default_factory=dict)
+    elementwise: bool = True
+    argnums: tuple[int, ...] = (0,)
     check: dict[str, float] = field(default_factory=dict)
 
-    def median_ms(self, name: str) -> float | None:
-        ts = self.times.get(name)
-        return 1e3 * statistics.median(ts) if ts else None
-
-    def ratio(self, name: str) -> float | None:
-        """median(jaxloss) / median(name), or None when ``name`` was not run."""
-        other = self.median_ms(name)
-        mine = self.median_ms("jaxloss")
-        return None if other is None or mine is None else mine / other
-
-    def paired(self, name: str) -> list[float] | None:
-        """Quartiles of the per-round ratios jaxloss / ``name`` (calls adjacent in time)."""
-        if name not in self.times:
-            return None
-        ratios = [a / b for a, b in zip(self.times["jaxloss"], self.times[name], strict=True)]
-        return statistics.quantiles(ratios, n=4, method="inclusive")
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.shapes[0]
 
     def misses(self, against: str) -> str | None:
         """How this row misses its target against one candidate, judged on the ratio of medians
@@ -155,15 +140,6 @@ class Row:
 # --- building the functions
 
 
-def _value_and_grad(loss: Callable[..., jax.Array], argnums: tuple[int, ...], opts: Mapping):
-    """``jit(value_and_grad(mean loss))`` with respect to ``argnums``."""
-
-    def mean_loss(p, *rest):
-        return loss(p, *rest, **opts)
-
-    return jax.jit(jax.value_and_grad(mean_loss, argnums=argnums))
-
-
 def _torch_step(loss: Callable[..., Any], args, argnums: tuple[int, ...], opts: Mapping):
     """A call running torch's forward and backward of the mean loss, on copies of ``args``."""
     tensors = [torch.from_numpy(np.array(a)) for a in args]
@@ -178,13 +154,6 @@ def _torch_step(loss: Callable[..., Any], args, argnums: tuple[int, ...], opts: 
         return out.detach()
 
     return step
-
-
-def _compile(fn, args) -> tuple[Callable, int | None]:
-    compiled = fn.lower(*args).compile()
-    analysis = compiled.memory_analysis()
-    temp = None if analysis is None else int(analysis.temp_size_in_bytes)
-    return compiled, temp
 
 
 def _is_elementwise(entry: catalogue.Entry, opts: Mapping[str, Any]) -> bool:
@@ -204,13 +173,6 @@ def _format_options(opts: Mapping[str, Any]) -> str:
 
 
 # --- measuring
-
-
-def _time_call(fn, args) -> float:
-    start = time.perf_counter()
-    out = fn(*args)
-    jax.block_until_ready(out)
-    return time.perf_counter() - start
 
 
 def _agreement(a, b) -> dict[str, float]:
@@ -243,105 +205,51 @@ def measure(
     elementwise = _is_elementwise(entry, opts)
     shape = (size,) if elementwise else (size // ROW, ROW)
     argnums = _argnums(entry)
-    row = Row(entry.name, dict(opts), default, shape, elementwise, argnums)
+    row = Row(
+        "catalogue",
+        entry.name,
+        _format_options(opts),
+        dict(opts),
+        default,
+        [shape],
+        elementwise=elementwise,
+        argnums=argnums,
+    )
 
     args = jax.block_until_ready(entry.inputs(0, shape=shape, dtype=jnp.float32, **opts))
     mean = {"reduction": "mean"}
+
+    def mean_loss(loss, kwargs):
+        return lambda p, *rest: loss(p, *rest, **kwargs)
+
     fns = {
-        "jaxloss": _value_and_grad(entry.fn, argnums, {**opts, **mean}),
-        "reference": _value_and_grad(entry.reference, argnums, {**opts, **mean}),
-        "squared_error": _value_and_grad(jaxloss.squared_error, (0,), mean),
+        "jaxloss": (mean_loss(entry.fn, {**opts, **mean}), argnums, args),
+        "reference": (mean_loss(entry.reference, {**opts, **mean}), argnums, args),
+        "squared_error": (mean_loss(jaxloss.squared_error, mean), (0,), args[:2]),
     }
     if entry.name in OPTAX:
-        fns["optax"] = _value_and_grad(OPTAX[entry.name], argnums, opts)
+        fns["optax"] = (mean_loss(OPTAX[entry.name], opts), argnums, args)
     calls = {}
-    for name, fn in fns.items():
-        cargs = args[:2] if name == "squared_error" else args
-        calls[name] = (*_compile(fn, cargs), cargs)
-        row.temp_bytes[name] = calls[name][1]
+    for name, (fn, nums, cargs) in fns.items():
+        calls[name], row.temp_bytes[name] = jax_candidate(fn, cargs, nums)
     if torch is not None and entry.name in TORCH:
-        calls["torch"] = (_torch_step(TORCH[entry.name], args, argnums, opts), None, ())
+        calls["torch"] = _torch_step(TORCH[entry.name], args, argnums, opts)
 
     # Warm-up: two calls each; keep one output of jaxloss and reference to compare.
     outputs = {}
-    for name, (compiled, _, cargs) in calls.items():
-        outputs[name] = jax.block_until_ready(compiled(*cargs))
-        jax.block_until_ready(compiled(*cargs))
+    for name, call in calls.items():
+        outputs[name] = call()
+        call()
     row.check = _agreement(outputs["jaxloss"], outputs["reference"])
     del outputs
 
-    order = [n for n in CANDIDATES if n in calls]
-    row.times = {n: [] for n in order}
-    # A fresh seeded shuffle every round: a rotation would keep every candidate behind
-    # the same neighbour (e.g. always right after torch, whose allocations make the next
-    # call's fresh output buffers page-fault), which biased a candidate by up to 1.3x.
-    rng = random.Random(f"{entry.name}{sorted(opts.items())}")
-    for _ in range(repeats):
-        rng.shuffle(order)
-        for name in order:
-            compiled, _, cargs = calls[name]
-            row.times[name].append(_time_call(compiled, cargs))
+    # Round-robin in a fresh seeded shuffle every round (see _common.interleave).
+    cands = [Candidate(row, n, calls[n]) for n in CANDIDATES if n in calls]
+    interleave(cands, repeats, f"{entry.name}{sorted(opts.items())}")
     return row
 
 
 # --- reporting
-
-
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", *args], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True
-        )
-    except OSError:
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def machine() -> dict[str, Any]:
-    model = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(
-                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model
-            )
-    except OSError:
-        pass
-    dev = jax.devices()[0]
-    return {
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu": model,
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "jaxlib": importlib.metadata.version("jaxlib"),
-        "optax": optax.__version__,
-        "torch": None if torch is None else torch.__version__,
-        "torch_threads": None if torch is None else torch.get_num_threads(),
-        "jaxloss": importlib.metadata.version("jaxloss"),
-        "jaxloss_path": str(Path(jaxloss.__file__).resolve().parent),
-        "git_commit": _git("rev-parse", "--short", "HEAD"),
-        "git_dirty": _git("status", "--porcelain", "--", "jaxloss"),
-        "backend": jax.default_backend(),
-        "device": f"{dev.platform.upper()} backend ({jax.device_count()} x {dev.device_kind})",
-        "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        "loadavg_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
-    }
-
-
-def _mib(b: int | None) -> str:
-    return "?" if b is None else f"{b / 2**20:.0f}"
-
-
-def _cell(r: float | None, limit: float, target: float | None = None) -> str:
-    if r is None:
-        return "—"
-    if r > limit:
-        return f"**{r:.2f}**"
-    if target is not None and r > target:
-        return f"{r:.2f}*"
-    return f"{r:.2f}"
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -353,13 +261,13 @@ def table(rows: Sequence[Row]) -> str:
     for row in rows:
         opts = _format_options(row.options) + ("" if row.default else " †")
         sq = row.ratio("squared_error")
-        sq_cell = _cell(sq, ELEMENTWISE_LIMIT) if row.elementwise else f"({sq:.2f})"
+        sq_cell = cell(sq, ELEMENTWISE_LIMIT, None) if row.elementwise else f"({sq:.2f})"
         lines.append(
             f"| {row.loss} | {opts} | {row.median_ms('jaxloss'):.1f} "
-            f"| {_cell(row.ratio('reference'), LIMIT, TARGET)} "
-            f"| {_cell(row.ratio('optax'), LIMIT, TARGET)} | {sq_cell} "
-            f"| {_cell(row.ratio('torch'), math.inf)} "
-            f"| {_mib(row.temp_bytes['jaxloss'])} / {_mib(row.temp_bytes['reference'])} |"
+            f"| {cell(row.ratio('reference'), LIMIT, TARGET)} "
+            f"| {cell(row.ratio('optax'), LIMIT, TARGET)} | {sq_cell} "
+            f"| {cell(row.ratio('torch'), math.inf, None)} "
+            f"| {mib(row.temp_bytes['jaxloss'])} / {mib(row.temp_bytes['reference'])} |"
         )
     return "\n".join(lines)
 
@@ -386,17 +294,10 @@ def paired_table(rows: Sequence[Row]) -> str:
 def report(rows: Sequence[Row], info: Mapping[str, Any], args: argparse.Namespace) -> str:
     n = args.size
     noise = [r.ratio("squared_error") for r in rows if r.loss == "squared_error"]
-    dirty = " (jaxloss/ has uncommitted changes)" if info["git_dirty"] else ""
     out = [
         f"# Regression losses: `jit(value_and_grad(mean loss))` on [{n:,}] float32",
         "",
-        f"- Machine: {info['device']}, {info['cpu']}, {info['cpu_count']} CPUs "
-        f"({info['cpus_usable']} usable), {info['platform']}, Python {info['python']}",
-        f"- Versions: jax {info['jax']}, jaxlib {info['jaxlib']}, optax {info['optax']}, "
-        f"jaxloss {info['jaxloss']} at commit {info['git_commit']}{dirty}",
-        f"- Date: {info['date']}; load average at start {_fmt_load(info['loadavg_start'])}, "
-        f"at end {_fmt_load(info['loadavg_end'])}; whole run {info['wall_s']:.0f} s; "
-        f"XLA_FLAGS={info['xla_flags'] or '(unset)'}",
+        *machine_lines(info, torch_line=False),
         f"- Method: {args.repeats} timed rounds after compiling and 2 warm-up calls each; "
         "one call of every candidate per round, in a seeded random order; median of "
         "each candidate, ratio = median(jaxloss) / median(other). Gradients w.r.t. "
@@ -469,20 +370,6 @@ def report(rows: Sequence[Row], info: Mapping[str, Any], args: argparse.Namespac
     return "\n".join(out) + "\n"
 
 
-def _fmt_load(load) -> str:
-    return "?" if load is None else " ".join(f"{x:.2f}" for x in load)
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    if isinstance(x, Mapping):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    return x
-
-
 def to_json(rows: Sequence[Row], info: Mapping[str, Any], args: argparse.Namespace) -> str:
     data = {
         "benchmark": "regression: jit(value_and_grad(mean loss)) time ratios",
@@ -512,7 +399,7 @@ def to_json(rows: Sequence[Row], info: Mapping[str, Any], args: argparse.Namespa
             for r in rows
         ],
     }
-    return json.dumps(_jsonable(data), indent=1) + "\n"
+    return dumps(data)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -557,17 +444,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-    info["wall_s"] = time.perf_counter() - start
-    info["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    finish_machine(info, start)
 
     text = report(rows, info, args)
-    print(text)
-    if str(args.out) != "-":
-        args.out.mkdir(parents=True, exist_ok=True)
-        stem = args.out / f"regression_{info['backend']}"
-        stem.with_suffix(".md").write_text(text)
-        stem.with_suffix(".json").write_text(to_json(rows, info, args))
-        print(f"wrote {stem}.md and {stem}.json", file=sys.stderr)
+    write_results(args.out, f"regression_{info['backend']}", text, to_json(rows, info, args))
     return 0
 
 
