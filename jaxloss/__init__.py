@@ -16,6 +16,11 @@ from ._classification import softmax_cross_entropy as softmax_cross_entropy
 from ._classification import (
     softmax_cross_entropy_with_integer_labels as softmax_cross_entropy_with_integer_labels,
 )
+from ._contrastive import additive_angular_margin as additive_angular_margin
+from ._contrastive import info_nce as info_nce
+from ._contrastive import ntxent as ntxent
+from ._contrastive import sigmoid_pairwise as sigmoid_pairwise
+from ._contrastive import supervised_contrastive as supervised_contrastive
 from ._detection import ciou as ciou
 from ._detection import diou as diou
 from ._detection import giou as giou
@@ -64,6 +69,7 @@ __version__ = "0.1.0"
 __all__ = [
     "absolute_error",
     "absolute_percentage_error",
+    "additive_angular_margin",
     "apply_conventions",
     "binary_cross_entropy",
     "catalogue",
@@ -82,6 +88,7 @@ __all__ = [
     "giou",
     "hinge",
     "huber",
+    "info_nce",
     "jaccard",
     "js_divergence",
     "kl_divergence",
@@ -94,6 +101,7 @@ __all__ = [
     "multilabel_margin",
     "multilabel_soft_margin",
     "negative_log_likelihood",
+    "ntxent",
     "pairwise_hinge",
     "pairwise_logistic",
     "perceptron",
@@ -105,6 +113,7 @@ __all__ = [
     "root_mean_squared_error",
     "sigmoid_binary_cross_entropy",
     "sigmoid_focal",
+    "sigmoid_pairwise",
     "smooth_l1",
     "soft_margin",
     "softmax_cross_entropy",
@@ -114,6 +123,7 @@ __all__ = [
     "squared_error",
     "squared_hinge",
     "squared_log_error",
+    "supervised_contrastive",
     "testing",
     "tversky",
     "tweedie",

@@ -23,6 +23,7 @@ import numpy as np
 from . import (
     _catalogue_binary,
     _catalogue_classification,
+    _catalogue_contrastive,
     _catalogue_detection,
     _catalogue_divergence,
     _catalogue_margin,
@@ -350,6 +351,7 @@ ENTRIES: tuple[Entry, ...] = (
     *_catalogue_ranking.ENTRIES,
     *_catalogue_detection.ENTRIES,
     *_catalogue_segmentation.ENTRIES,
+    *_catalogue_contrastive.ENTRIES,
 )
 
 

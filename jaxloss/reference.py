@@ -45,6 +45,11 @@ from ._reference_classification import softmax_cross_entropy as softmax_cross_en
 from ._reference_classification import (
     softmax_cross_entropy_with_integer_labels as softmax_cross_entropy_with_integer_labels,
 )
+from ._reference_contrastive import additive_angular_margin as additive_angular_margin
+from ._reference_contrastive import info_nce as info_nce
+from ._reference_contrastive import ntxent as ntxent
+from ._reference_contrastive import sigmoid_pairwise as sigmoid_pairwise
+from ._reference_contrastive import supervised_contrastive as supervised_contrastive
 from ._reference_detection import ciou as ciou
 from ._reference_detection import diou as diou
 from ._reference_detection import giou as giou
@@ -76,6 +81,7 @@ from ._reference_sequence import ctc as ctc
 __all__ = [
     "absolute_error",
     "absolute_percentage_error",
+    "additive_angular_margin",
     "binary_cross_entropy",
     "charbonnier",
     "ciou",
@@ -92,6 +98,7 @@ __all__ = [
     "giou",
     "hinge",
     "huber",
+    "info_nce",
     "jaccard",
     "js_divergence",
     "kl_divergence",
@@ -104,6 +111,7 @@ __all__ = [
     "multilabel_margin",
     "multilabel_soft_margin",
     "negative_log_likelihood",
+    "ntxent",
     "pairwise_hinge",
     "pairwise_logistic",
     "perceptron",
@@ -114,6 +122,7 @@ __all__ = [
     "root_mean_squared_error",
     "sigmoid_binary_cross_entropy",
     "sigmoid_focal",
+    "sigmoid_pairwise",
     "smooth_l1",
     "soft_margin",
     "softmax_cross_entropy",
@@ -123,6 +132,7 @@ __all__ = [
     "squared_error",
     "squared_hinge",
     "squared_log_error",
+    "supervised_contrastive",
     "tversky",
     "tweedie",
     "zero_one",
