@@ -418,7 +418,7 @@ def ntxent(
       >>> import jax.numpy as jnp, jaxloss
       >>> z = jnp.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]])
       >>> jaxloss.ntxent(z, jnp.array([0, 0, 1, 1]), 0.5, reduction="mean")
-      Array(0.6357..., dtype=float32)
+      Array(0.43019032, dtype=float32)
 
     References:
       Chen et al., "A Simple Framework for Contrastive Learning of Visual
@@ -487,7 +487,7 @@ def supervised_contrastive(
       >>> import jax.numpy as jnp, jaxloss
       >>> z = jnp.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]])
       >>> jaxloss.supervised_contrastive(z, jnp.array([0, 0, 1, 2]), 0.5)
-      Array([...], dtype=float32)
+      Array([0.23325753, 0.627123  , 0.        , 0.        ], dtype=float32)
 
     References:
       Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020.
@@ -667,7 +667,7 @@ def info_nce(
       >>> q = jnp.array([[1.0, 0.0], [0.0, 1.0]])
       >>> k = jnp.array([[0.8, 0.6], [0.0, 1.0]])
       >>> jaxloss.info_nce(q, k, 0.5)
-      Array([...], dtype=float32)
+      Array([0.34845793, 0.24901438], dtype=float32)
 
     References:
       van den Oord et al., "Representation Learning with Contrastive Predictive
@@ -807,7 +807,7 @@ def sigmoid_pairwise(
       >>> import jax.numpy as jnp, jaxloss
       >>> x = jnp.array([[1.0, 0.0], [0.0, 1.0]])
       >>> jaxloss.sigmoid_pairwise(x, x, 10.0, -5.0)
-      Array([...], dtype=float32)
+      Array([0.0134306, 0.0134306], dtype=float32)
 
     References:
       Zhai et al., "Sigmoid Loss for Language Image Pre-Training", ICCV 2023.
@@ -980,7 +980,7 @@ def additive_angular_margin(
       >>> import jax.numpy as jnp, jaxloss
       >>> cos = jnp.array([[0.8, 0.1, -0.3]])
       >>> jaxloss.additive_angular_margin(cos, jnp.array([0]), scale=16.0, margin=0.5)
-      Array([...], dtype=float32)
+      Array([0.00652456], dtype=float32)
 
     References:
       Deng et al., "ArcFace: Additive Angular Margin Loss for Deep Face Recognition",
