@@ -1,0 +1,758 @@
+r"""Large-vocabulary cross-entropy: the output projection fused with the loss.
+
+A language model's loss is ``cross_entropy(hidden @ weight + bias, labels)`` with
+``weight`` of shape [D, V] and V in the hundreds of thousands: the [tokens, V]
+logits (3.9 GiB in float32 at 8192 × 128256), their softmax and their gradient
+dominate the memory of a training step. The losses here never build them.
+
+**Forward.** The vocabulary is cut into blocks of ``block_size`` columns; a
+``lax.scan`` over the blocks computes each block's logits [tokens, block] (the
+matmul accumulates in float32, also for bfloat16 inputs), and keeps per token a
+running maximum ``m``, the running sum of exponentials ``s`` rescaled to it (the
+online softmax), the target logit, and, for label smoothing, the sum and number
+of the finite logits. ``lse = m + log s``. The last block, when V is not a
+multiple of ``block_size``, is the last ``block_size`` columns (no copy of the
+weight); its columns already seen are masked to ``-inf``.
+
+**Residuals.** The inputs and the per-token ``lse`` (one float32 per token).
+
+**Backward.** The same scan recomputes each block's logits and its softmax
+``p = exp(x - lse)``, forms the block's logit gradient (label smoothing, z-loss
+and soft-cap derivatives included, scaled by each token's cotangent), writes that
+block of the weight (and bias) gradient in place, and accumulates the hidden
+gradient in float32. Every term is proportional to the token's cotangent, so any
+upstream cotangent is exact (``reduction="none"`` with per-token weights, a loss
+reused inside another function, ``return_lse`` with a z-loss of one's own).
+
+Memory: a few [tokens, block_size] float32 buffers and the [tokens, D] float32
+hidden gradient, against several [tokens, V] buffers for the naive ``h @ W`` and
+cross-entropy. Time: one more matmul than the naive version (the backward
+recomputes the logits) and two ``exp`` per logit, against the naive version's
+writes of [tokens, V] buffers (on CPU, the naive version is the slower one at
+V = 128256; see ``benchmarks/large_vocab.py``).
+
+:func:`vocab_parallel_softmax_cross_entropy` runs the same blocks on each device's
+shard of the vocabulary under ``jax.shard_map`` and combines the per-token
+statistics with three all-reduces of [tokens] arrays (Megatron-LM's algorithm).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+from jax.typing import ArrayLike
+
+from . import _checks
+from ._fusion import unshared
+from ._reduce import compute_dtype, exclude, mask_of, reduce
+
+__all__ = ["linear_softmax_cross_entropy", "vocab_parallel_softmax_cross_entropy"]
+
+# Logits per block when block_size is None: about 8 MiB of float32 logits per block
+# for the tokens at hand (measured on CPU: larger blocks gain nothing), between 128
+# and 8192 columns.
+_AUTO_BLOCK_ELEMENTS = 2**21
+
+
+# --- the blocked kernels, on [T, D] hidden states and a [D, Vl] (local) weight
+
+
+def _auto_block(tokens: int, vocab: int) -> int:
+    bs = _AUTO_BLOCK_ELEMENTS // max(tokens, 1)
+    bs = max(128, min(8192, 1 << max(bs.bit_length() - 1, 0)))
+    return bs
+
+
+def _blocks(vocab: int, block_size: int) -> tuple[int, int]:
+    """(block size, number of blocks) for ``vocab`` local columns."""
+    bs = max(1, min(block_size, vocab))
+    return bs, -(-vocab // bs)
+
+
+def _block(k, h, w, b, hyper):
+    """Block ``k``: its logits [T, bs] (after the soft-cap), the local column index of
+    each, and which columns count (not seen in an earlier block, inside the vocabulary)."""
+    offset, vocab, bs, cap, acc = hyper
+    local = w.shape[1]
+    start = jnp.minimum(k * bs, local - bs)
+    wb = lax.dynamic_slice_in_dim(w, start, bs, axis=1)
+    x = lax.dot_general(h, wb, (((1,), (0,)), ((), ())), preferred_element_type=acc)
+    if b is not None:
+        x = x + lax.dynamic_slice_in_dim(b, start, bs).astype(acc)[None, :]
+    if cap:
+        x = cap * jnp.tanh(x / cap)
+    col = start + lax.iota(jnp.int32, bs)
+    keep = col >= k * bs
+    if vocab is not None:  # padded columns of a vocabulary shard
+        keep = keep & (offset + col < vocab)
+    return x, col, keep, start, wb
+
+
+def _local_stats(h, w, b, y, hyper, smoothing, vary):
+    """Per token, over the local columns: max m, Σ exp(x − m), target logit, and for
+    smoothing the sum and the number of the finite logits."""
+    offset, _, bs, _, acc = hyper
+    nb = -(-w.shape[1] // bs)
+    t = h.shape[0]
+    ylocal = (y - offset)[:, None]
+
+    def body(carry, k):
+        m, s, xy, sx, cnt = carry
+        x, col, keep, _, _ = _block(k, h, w, b, hyper)
+        x = jnp.where(keep[None, :], x, -jnp.inf)
+        m_new = jnp.maximum(m, lax.stop_gradient(jnp.max(x, axis=1)))
+        shift = jnp.where(m_new == -jnp.inf, 0, m_new)
+        s = s * jnp.exp(m - shift) + jnp.sum(jnp.exp(x - shift[:, None]), axis=1)
+        hit = (col[None, :] == ylocal) & keep[None, :]
+        xy = xy + jnp.sum(jnp.where(hit, x, 0), axis=1)
+        if smoothing:
+            finite = x > -jnp.inf
+            sx = sx + jnp.sum(jnp.where(finite, x, 0), axis=1)
+            cnt = cnt + jnp.sum(finite, axis=1, dtype=acc)
+        return (m_new, s, xy, sx, cnt), None
+
+    zeros = jnp.zeros((t,), acc)
+    init = (jnp.full((t,), -jnp.inf, acc), zeros, zeros, zeros, zeros)
+    init = vary(init)
+    (m, s, xy, sx, cnt), _ = lax.scan(body, init, jnp.arange(nb, dtype=jnp.int32))
+    return m, s, xy, sx, cnt
+
+
+def _local_grads(h, w, b, y, lse, coef, hyper, smoothing, vary):
+    """The local blocks' share of the gradient: dh (partial sum over these columns,
+    float32), dW and db of these columns. ``coef = (a, by, spread)`` per token:
+    ∂ℓ/∂x_k = a p_k − by [k = y] − spread [x_k finite]."""
+    offset, _, bs, cap, acc = hyper
+    nb = -(-w.shape[1] // bs)
+    a, by, spread = coef
+    ylocal = (y - offset)[:, None]
+    lse_safe = jnp.where(lse == -jnp.inf, 0, lse)[:, None]
+
+    def body(carry, k):
+        dh, dw, db = carry
+        x, col, keep, start, wb = _block(k, h, w, b, hyper)
+        x = jnp.where(keep[None, :], x, -jnp.inf)
+        dx = a[:, None] * jnp.exp(x - lse_safe)
+        dx = jnp.where((col[None, :] == ylocal) & keep[None, :], dx - by[:, None], dx)
+        if smoothing:
+            dx = jnp.where(x > -jnp.inf, dx - spread[:, None], dx)
+        if cap:
+            # d/dx of c·tanh(x/c) is 1 − (x'/c)² with x' the capped logit.
+            dx = dx * (1 - jnp.square(jnp.where(keep[None, :], x, 0) / cap))
+        dxo = dx.astype(h.dtype)
+        dh = dh + lax.dot_general(dxo, wb, (((1,), (1,)), ((), ())), preferred_element_type=acc)
+        dwb = lax.dot_general(h, dxo, (((0,), (0,)), ((), ())), preferred_element_type=acc)
+        # Columns outside `keep` have dx = 0, so adding (rather than writing) keeps the
+        # columns of the last, overlapping block that an earlier block wrote.
+        old = lax.dynamic_slice_in_dim(dw, start, bs, axis=1)
+        dw = lax.dynamic_update_slice_in_dim(dw, old + dwb.astype(dw.dtype), start, axis=1)
+        if b is not None:
+            oldb = lax.dynamic_slice_in_dim(db, start, bs)
+            db = lax.dynamic_update_slice_in_dim(db, oldb + jnp.sum(dx, 0), start, axis=0)
+        return (dh, dw, db), None
+
+    init = (
+        jnp.zeros(h.shape, acc),
+        jnp.zeros(w.shape, w.dtype),
+        jnp.zeros((w.shape[1],), acc) if b is not None else jnp.zeros((0,), acc),
+    )
+    init = vary(init)
+    (dh, dw, db), _ = lax.scan(body, init, jnp.arange(nb, dtype=jnp.int32))
+    return dh, dw, (db.astype(b.dtype) if b is not None else None)
+
+
+def _finish(m, s, xy, sx, cnt, valid, smoothing, z_loss):
+    """Per-token loss and lse from the (global) statistics; NaN for labels out of range."""
+    logsum = jnp.log(s)
+    lse = m + logsum
+    # (m − x_y) + log-sum: float32 keeps the digits of a small loss between large logits.
+    loss = (m - xy) + logsum
+    if smoothing:
+        loss = (1 - smoothing) * loss + smoothing * ((m - sx / cnt) + logsum)
+    if z_loss:
+        loss = loss + z_loss * lse * lse
+    return jnp.where(valid, loss, jnp.nan), lse
+
+
+def _coefficients(g, g_lse, lse, valid, cnt, smoothing, z_loss):
+    """Per-token (a, by, spread) of ∂ℓ/∂x = a·p − by·onehot − spread·[finite]; the
+    loss's cotangent ``g`` is 0 for labels out of range (their loss is NaN)."""
+    g = jnp.where(valid, g, 0)
+    a = g + g_lse
+    if z_loss:
+        a = a + 2 * z_loss * g * jnp.where(jnp.isfinite(lse), lse, 0)
+    by = g * (1 - smoothing) if smoothing else g
+    spread = g * smoothing / jnp.where(cnt == 0, 1, cnt) if smoothing else g
+    return a, by, spread
+
+
+def _no_vary(tree):
+    return tree
+
+
+# --- linear_softmax_cross_entropy: one device
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6, 7))
+def _lsce(h, w, b, y, bs, cap, smoothing, z_loss):
+    return _lsce_fwd(h, w, b, y, bs, cap, smoothing, z_loss)[0]
+
+
+def _lsce_fwd(h, w, b, y, bs, cap, smoothing, z_loss):
+    acc = compute_dtype(h, w)
+    vocab = w.shape[1]
+    valid = (y >= 0) & (y < vocab)
+    y32 = jnp.where(valid, y, 0).astype(jnp.int32)
+    hyper = (0, None, bs, cap, acc)
+    m, s, xy, sx, cnt = _local_stats(h, w, b, y32, hyper, smoothing, _no_vary)
+    loss, lse = _finish(m, s, xy, sx, cnt, valid, smoothing, z_loss)
+    return (loss, lse), (h, w, b, y, lse, cnt if smoothing else None)
+
+
+def _lsce_bwd(bs, cap, smoothing, z_loss, res, cots):
+    h, w, b, y, lse, cnt = res
+    (h, w, lse), () = unshared((h, w, lse))
+    g, g_lse = cots
+    acc = compute_dtype(h, w)
+    vocab = w.shape[1]
+    valid = (y >= 0) & (y < vocab)
+    y32 = jnp.where(valid, y, 0).astype(jnp.int32)
+    coef = _coefficients(g.astype(acc), g_lse.astype(acc), lse, valid, cnt, smoothing, z_loss)
+    dh, dw, db = _local_grads(h, w, b, y32, lse, coef, (0, None, bs, cap, acc), smoothing,
+                              _no_vary)  # fmt: skip
+    return dh.astype(h.dtype), dw, db, None
+
+
+_lsce.defvjp(_lsce_fwd, _lsce_bwd)
+
+
+# --- argument handling shared by both losses and their references
+
+
+def _operands(fn, hidden, weight, labels, bias):
+    h = _checks.float_array(fn, "hidden", hidden)
+    w = _checks.float_array(fn, "weight", weight)
+    if h.ndim < 1:
+        raise ValueError(f"{fn}: hidden must have a feature axis [..., D], got a scalar")
+    if w.ndim < 2:
+        raise ValueError(
+            f"{fn}: weight must have shape [D, V] (features, vocabulary), got {w.shape}; "
+            f"a PyTorch nn.Linear weight is [V, D]: pass weight.T"
+        )
+    if h.shape[-1] != w.shape[-2]:
+        raise ValueError(
+            f"{fn}: hidden's last axis must match weight's first (D), got hidden {h.shape} "
+            f"and weight {w.shape}; weight is [D, V] (a PyTorch nn.Linear weight is [V, D]: "
+            f"pass weight.T)"
+        )
+    try:
+        out = jax.eval_shape(jnp.matmul, jax.ShapeDtypeStruct(h.shape, jnp.float32),
+                             jax.ShapeDtypeStruct(w.shape, jnp.float32)).shape  # fmt: skip
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{fn}: the batch axes of hidden {h.shape[:-2]} and weight {w.shape[:-2]} "
+            f"do not broadcast (they follow jnp.matmul)"
+        ) from None
+    loss_shape = out[:-1]
+    raw = jnp.asarray(labels)
+    if jnp.issubdtype(raw.dtype, jnp.floating) and raw.shape == out:
+        raise TypeError(
+            f"{fn}: labels of shape {raw.shape} and dtype {raw.dtype} look like one-hot or "
+            f"probability vectors; this loss takes integer class indices (jnp.argmax(labels, -1))"
+        )
+    y = _checks.int_array(fn, "labels", labels)
+    if y.shape != loss_shape:
+        raise ValueError(
+            f"{fn}: labels must have the shape of hidden @ weight without the vocabulary "
+            f"axis, {loss_shape}, got {y.shape} (hidden {h.shape}, weight {w.shape})"
+        )
+    b = None
+    if bias is not None:
+        b = _checks.float_array(fn, "bias", bias)
+        batch = w.shape[:-2] + w.shape[-1:]
+        _checks.broadcastable(fn, "bias", b, batch, "weight's batch axes and V")
+    return h, w, y, b, loss_shape
+
+
+def _hyper(fn, block_size, ignore_index, label_smoothing, z_loss, logit_softcap):
+    if block_size is not None:
+        block_size = _checks.static_int(fn, "block_size", block_size, low=1)
+    smoothing = _checks.static_float(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
+    z = _checks.static_float(fn, "z_loss", z_loss, low=0.0)
+    cap = 0.0
+    if logit_softcap is not None:
+        cap = _checks.static_float(fn, "logit_softcap", logit_softcap, low=0.0, low_open=True)
+    if ignore_index is not None:
+        ignore_index = _checks.static_int(fn, "ignore_index", ignore_index)
+    return block_size, ignore_index, smoothing, z, cap
+
+
+def _linear_call(fn, core, hidden, weight, labels, *, bias, block_size, ignore_index,
+                 label_smoothing, z_loss, logit_softcap, weights, where, reduction,
+                 return_lse):  # fmt: skip
+    """The conventions of both losses: checks, ``ignore_index`` joined to ``where``,
+    excluded tokens made safe before ``core(h [T, D], w [D, V], b, y [T], block_size,
+    cap, smoothing, z_loss)`` runs, batch axes (jnp.matmul's) and the reduction."""
+    h, w, y, b, loss_shape = _operands(fn, hidden, weight, labels, bias)
+    bs, ignore_index, smoothing, z, cap = _hyper(
+        fn, block_size, ignore_index, label_smoothing, z_loss, logit_softcap
+    )
+    reduction = _checks.reduction(fn, reduction)
+    return_lse = _checks.static_bool(fn, "return_lse", return_lse)
+    mask = mask_of(fn, where, loss_shape)
+    if ignore_index is not None:
+        keep = y != ignore_index
+        mask = keep if mask is None else mask & keep
+    # Matmul operands keep a low-precision dtype (bf16, f16): the products accumulate in
+    # float32 inside the kernels; float32 and float64 stay as they are.
+    dtype = jnp.result_type(h.dtype, w.dtype) if b is None else jnp.result_type(h, w, b)
+    h, w = h.astype(dtype), w.astype(dtype)
+    b = None if b is None else b.astype(compute_dtype(h, w))
+    vocab = w.shape[-1]
+    if bs is None:
+        bs = _auto_block(math.prod(loss_shape) or 1, vocab)
+    hs = jnp.broadcast_to(h, loss_shape + h.shape[-1:])
+    hs = exclude(hs, mask, 0.0, (len(loss_shape),))
+    ys = exclude(y, mask, 0)
+    losses, lse = _batched(core, hs, w, b, ys, loss_shape, (bs, cap, smoothing, z))
+    out = reduce(fn, losses, weights=weights, mask=mask, reduction=reduction).astype(h.dtype)
+    if not return_lse:
+        return out
+    lse = lse if mask is None else jnp.where(mask, lse, 0)
+    return out, lse.astype(h.dtype)
+
+
+def _batched(core, h, w, b, y, loss_shape, hyper):
+    """``core`` on flat tokens; weights with batch axes run one core per weight (vmap).
+    ``h`` is [*loss_shape, D] here."""
+    d = h.shape[-1]
+    if w.ndim == 2:
+        loss, lse = core(h.reshape(-1, d), w, b, y.reshape(-1), *hyper)
+        return loss.reshape(loss_shape), lse.reshape(loss_shape)
+    # Batched weights [..., D, V]: jnp.matmul's rules; a 1-D hidden is one token per weight.
+    if len(loss_shape) == w.ndim - 2:
+        h, y = h[..., None, :], y[..., None]
+    batch, n, v = h.shape[:-2], h.shape[-2], w.shape[-1]
+    hb = h.reshape((-1, n, d))
+    wb = jnp.broadcast_to(w, (*batch, d, v)).reshape((-1, d, v))
+    yb = y.reshape((-1, n))
+    if b is None:
+        loss, lse = jax.vmap(lambda h_, w_, y_: core(h_, w_, None, y_, *hyper))(hb, wb, yb)
+    else:
+        bb = jnp.broadcast_to(b, (*batch, v)).reshape((-1, v))
+        loss, lse = jax.vmap(lambda h_, w_, b_, y_: core(h_, w_, b_, y_, *hyper))(hb, wb, bb, yb)
+    return loss.reshape(loss_shape), lse.reshape(loss_shape)
+
+
+_lsce_jit = jax.jit(_lsce, static_argnums=(4, 5, 6, 7))
+
+
+def linear_softmax_cross_entropy(
+    hidden: ArrayLike,
+    weight: ArrayLike,
+    labels: ArrayLike,
+    *,
+    bias: ArrayLike | None = None,
+    block_size: int | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    logit_softcap: float | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+    return_lse: bool = False,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
+    r"""Softmax cross-entropy of ``hidden @ weight + bias`` without the [tokens, V] logits.
+
+    The loss of :func:`softmax_cross_entropy_with_integer_labels` on the logits
+    :math:`x = h W + b` (soft-capped if asked), computed over blocks of the
+    vocabulary: PyTorch 2.13's ``linear_cross_entropy`` (weight transposed),
+    Apple's Cut Cross-Entropy, Liger-Kernel's fused linear cross-entropy. See
+    :func:`vocab_parallel_softmax_cross_entropy` for a vocabulary sharded over
+    devices. With the soft-cap :math:`x'_k = c \tanh(x_k / c)` (:math:`x' = x`
+    without one), :math:`\operatorname{lse} = \log\sum_k e^{x'_k}`,
+    :math:`p = \operatorname{softmax}(x')`, smoothing :math:`\varepsilon` spread
+    over the :math:`C'` classes with a finite logit (all V unless ``bias`` holds
+    ``-inf``) and z-loss coefficient :math:`z`:
+
+    .. math::
+
+        \ell = (1-\varepsilon)(\operatorname{lse} - x'_y)
+             + \frac{\varepsilon}{C'} \sum_k (\operatorname{lse} - x'_k)
+             + z \operatorname{lse}^2,
+
+        \frac{\partial \ell}{\partial x_k} = \Big((1 + 2 z \operatorname{lse})\, p_k
+             - (1-\varepsilon) [k = y] - \frac{\varepsilon}{C'}\Big)
+             \Big(1 - \frac{x'^2_k}{c^2}\Big),
+
+        \frac{\partial \ell}{\partial h} = \frac{\partial \ell}{\partial x} W^\top, \quad
+        \frac{\partial \ell}{\partial W} = h^\top \frac{\partial \ell}{\partial x}, \quad
+        \frac{\partial \ell}{\partial b} = \frac{\partial \ell}{\partial x}.
+
+    The forward pass scans the vocabulary in blocks of ``block_size`` columns,
+    keeping per token the running maximum, the rescaled sum of exponentials and
+    the target logit; it saves the inputs and the per-token
+    :math:`\operatorname{lse}`. The backward pass recomputes each block's logits,
+    writes that block of :math:`\partial\ell/\partial W` and accumulates
+    :math:`\partial\ell/\partial h` in float32. Every term is proportional to
+    the token's cotangent, so the gradient is exact for any cotangent
+    (``reduction="none"`` with per-token weights included). Temporary memory is
+    a few [tokens, ``block_size``] float32 buffers plus the [tokens, D] float32
+    hidden gradient; the naive ``h @ W`` and cross-entropy hold several
+    [tokens, V] ones.
+
+    Conventions: as :func:`softmax_cross_entropy_with_integer_labels`:
+    ``ignore_index`` entries behave exactly like ``where=False`` (zero loss and
+    gradient; an all-ignored mean is 0); a ``-inf`` in ``bias`` masks that
+    class (probability 0, no smoothing mass, gradient 0); a label outside
+    ``[0, V)`` gives a NaN loss for that token with gradient 0. V need not be a
+    multiple of ``block_size``. bfloat16 and float16 operands stay in their
+    dtype in the matmuls, which accumulate in float32; the softmax runs in
+    float32. There is no kink: the loss is smooth.
+
+    Batch axes follow ``jnp.matmul``: ``hidden`` [..., D] with a weight [D, V]
+    (all leading axes are tokens), or a batch of weights [..., D, V] with hidden
+    [..., N, D] (one scan per weight, e.g. under ``jax.vmap``).
+
+    Args:
+      hidden: the final hidden states [..., D], any float dtype.
+      weight: the output projection [D, V] (PyTorch's ``nn.Linear`` weight
+        transposed), or a batch of them [..., D, V].
+      labels: integer token ids, the shape of ``hidden @ weight`` without V.
+      bias: optional output bias (V,) (or with weight's batch axes).
+      block_size: vocabulary columns per block; ``None`` picks about 2M logits
+        per block (``2**21 // tokens``, a power of two in [128, 8192]).
+      ignore_index: a label value whose tokens are excluded (e.g. -100 padding).
+      label_smoothing: :math:`\varepsilon \in [0, 1]`, PyTorch's semantics.
+      z_loss: coefficient of :math:`\operatorname{lse}^2` (PaLM uses 1e-4).
+      logit_softcap: :math:`c > 0`: logits become :math:`c \tanh(x / c)`
+        before the softmax (Gemma 2 uses 30); ``None`` for none.
+      weights: optional per-token weights, broadcastable to ``labels.shape``.
+      where: optional boolean mask, broadcastable to ``labels.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      return_lse: also return the per-token :math:`\operatorname{lse}`
+        (``labels.shape``, 0 where excluded); it is differentiable.
+
+    Returns:
+      The per-token losses of shape ``labels.shape`` (``"none"``) or a scalar, in
+      the dtype of ``hidden``; with ``return_lse``, the pair ``(loss, lse)``.
+
+    Raises:
+      TypeError: non-float ``hidden``/``weight``/``bias``, non-integer ``labels``,
+        non-static hyperparameters.
+      ValueError: ``hidden`` and ``weight`` not sharing D, ``labels`` not shaped
+        like ``hidden @ weight`` without V, a bad ``bias`` shape,
+        ``block_size < 1``, ``label_smoothing`` outside [0, 1], ``z_loss < 0``,
+        ``logit_softcap <= 0`` or an unknown ``reduction``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxloss
+      >>> hidden = jnp.array([[1.0, 0.0], [0.0, 2.0]])
+      >>> weight = jnp.array([[2.0, 0.0, 0.0], [0.0, 1.0, -1.0]])
+      >>> jaxloss.linear_softmax_cross_entropy(hidden, weight, jnp.array([0, 1]))
+      Array([0.23954226, 0.14507794], dtype=float32)
+      >>> jaxloss.linear_softmax_cross_entropy(hidden, weight, jnp.array([0, -100]),
+      ...                                      ignore_index=-100, reduction="mean")
+      Array(0.23954226, dtype=float32)
+
+    References:
+      Wijmans et al., "Cut Your Losses in Large-Vocabulary Language Models", ICLR
+      2025; Milakov and Gimelshein, "Online normalizer calculation for softmax",
+      2018; Chowdhery et al., "PaLM", 2022 (z-loss); Gemma Team, "Gemma 2", 2024
+      (logit soft-capping).
+    """
+    return _linear_call(
+        "linear_softmax_cross_entropy", _lsce_jit, hidden, weight, labels, bias=bias,
+        block_size=block_size, ignore_index=ignore_index, label_smoothing=label_smoothing,
+        z_loss=z_loss, logit_softcap=logit_softcap, weights=weights, where=where,
+        reduction=reduction, return_lse=return_lse,
+    )  # fmt: skip
+
+
+# --- vocab_parallel_softmax_cross_entropy: the vocabulary sharded over a mesh axis
+
+
+def _varying(axis_name):
+    """Casts loop-carry initial values to varying over ``axis_name`` (shard_map's type
+    check wants them typed like the loop body's outputs, which depend on the shard)."""
+
+    def cast(tree):
+        def one(x):
+            if axis_name in getattr(jax.typeof(x), "vma", frozenset()):
+                return x
+            return lax.pcast(x, axis_name, to="varying")
+
+        return jax.tree.map(one, tree)
+
+    return cast
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6, 7, 8, 9))
+def _vp(h, w, b, y, axis_name, vocab, bs, cap, smoothing, z_loss):
+    return _vp_fwd(h, w, b, y, axis_name, vocab, bs, cap, smoothing, z_loss)[0]
+
+
+def _vp_hyper(h, w, axis_name, vocab, bs, cap):
+    acc = compute_dtype(h, w)
+    offset = lax.axis_index(axis_name).astype(jnp.int32) * w.shape[1]
+    return (offset, vocab, bs, cap, acc)
+
+
+def _vp_fwd(h, w, b, y, axis_name, vocab, bs, cap, smoothing, z_loss):
+    hyper = _vp_hyper(h, w, axis_name, vocab, bs, cap)
+    valid = (y >= 0) & (y < vocab)
+    y32 = jnp.where(valid, y, 0).astype(jnp.int32)
+    m, s, xy, sx, cnt = _local_stats(h, w, b, y32, hyper, smoothing, _varying(axis_name))
+    # The three all-reduces of [tokens] arrays: max, rescaled sum of exponentials, and
+    # the target logit (found on the one shard that owns the label; 0 elsewhere). The
+    # max only stabilises (lse does not depend on it): no gradient flows through it.
+    gm = lax.pmax(lax.stop_gradient(m), axis_name)
+    shift = jnp.where(gm == -jnp.inf, 0, gm)
+    s = lax.psum(s * jnp.exp(m - shift), axis_name)
+    xy = lax.psum(xy, axis_name)
+    if smoothing:
+        sx, cnt = lax.psum((sx, cnt), axis_name)
+    else:
+        sx = cnt = jnp.zeros_like(s)
+    loss, lse = _finish(gm, s, xy, sx, cnt, valid, smoothing, z_loss)
+    return (loss, lse), (h, w, b, y, lse, cnt if smoothing else None)
+
+
+def _vp_bwd(axis_name, vocab, bs, cap, smoothing, z_loss, res, cots):
+    h, w, b, y, lse, cnt = res
+    (h, w, lse), () = unshared((h, w, lse))
+    g, g_lse = cots
+    hyper = _vp_hyper(h, w, axis_name, vocab, bs, cap)
+    acc = hyper[-1]
+    valid = (y >= 0) & (y < vocab)
+    y32 = jnp.where(valid, y, 0).astype(jnp.int32)
+    coef = _coefficients(g.astype(acc), g_lse.astype(acc), lse, valid, cnt, smoothing, z_loss)
+    dh, dw, db = _local_grads(h, w, b, y32, lse, coef, hyper, smoothing, _varying(axis_name))
+    # The only communication of the backward pass: the hidden gradient's sum over shards.
+    # The weight (and bias) gradient stays on its shard.
+    return lax.psum(dh, axis_name).astype(h.dtype), dw, db, None
+
+
+_vp.defvjp(_vp_fwd, _vp_bwd)
+
+
+def _manual_axes() -> frozenset:
+    return frozenset(jax.sharding.get_abstract_mesh().manual_axes)
+
+
+def _vp_local(axis_name, vocab_size):
+    """The core inside a shard_map where ``axis_name`` is bound (local weight shard)."""
+
+    def core(h, w, b, y, bs, cap, smoothing, z):
+        shards = lax.axis_size(axis_name)
+        vocab = w.shape[1] * shards if vocab_size is None else vocab_size
+        return _vp(h, w, b, y, axis_name, vocab, bs, cap, smoothing, z)
+
+    return core
+
+
+@functools.lru_cache(maxsize=64)
+def _vp_global(axis_name, mesh):
+    """The core on global arrays: pads V to a multiple of the axis size and runs the
+    local core under ``jax.shard_map``, weight split along V, tokens replicated. Jitted
+    once per (axis, mesh, configuration), like the one-device core."""
+
+    def core(h, w, b, y, bs, cap, smoothing, z):
+        shards = mesh.shape[axis_name]
+        vocab = w.shape[1]
+        local = -(-vocab // shards)
+        pad = local * shards - vocab
+        if pad:
+            w = jnp.pad(w, ((0, 0), (0, pad)))
+            b = None if b is None else jnp.pad(b, (0, pad))
+        bs = min(bs, local)
+        inner = _vp_local(axis_name, vocab)
+
+        def body(h, w, b, y):
+            return inner(h, w, b, y, bs, cap, smoothing, z)
+
+        specs = (P(), P(None, axis_name), None if b is None else P(axis_name), P())
+        h, w, b, y = (x if x is None else lax.with_sharding_constraint(x, NamedSharding(mesh, s))
+                      for x, s in zip((h, w, b, y), specs, strict=True))  # fmt: skip
+        return jax.shard_map(body, mesh=mesh, in_specs=specs, out_specs=(P(), P()),
+                             axis_names=frozenset({axis_name}))(h, w, b, y)  # fmt: skip
+
+    return jax.jit(core, static_argnums=(4, 5, 6, 7))
+
+
+def _auto_mesh(fn, axis_name, mesh):
+    """The mesh to shard over outside a shard_map, with automatic axis types (padding V
+    to a multiple of the axis size then needs no explicit-sharding rule for pad/slice)."""
+    if mesh is None:
+        return _all_devices_mesh(axis_name, jax.device_count())
+    if not isinstance(mesh, jax.sharding.Mesh):
+        raise TypeError(f"{fn}: mesh must be a jax.sharding.Mesh, got {mesh!r}")
+    if axis_name not in mesh.axis_names:
+        raise ValueError(
+            f"{fn}: axis_name {axis_name!r} is not an axis of the mesh {mesh.axis_names}; "
+            f"pass axis_name= one of them"
+        )
+    auto = (jax.sharding.AxisType.Auto,) * len(mesh.axis_names)
+    return jax.sharding.Mesh(mesh.devices, mesh.axis_names, axis_types=auto)
+
+
+@functools.lru_cache(maxsize=8)
+def _all_devices_mesh(axis_name, count):
+    return jax.make_mesh((count,), (axis_name,), axis_types=(jax.sharding.AxisType.Auto,))
+
+
+def _vp_call(core_of, hidden, weight, labels, *, axis_name, mesh, vocab_size, **kw):
+    """Argument handling shared by the loss and its reference: ``core_of(local, axis_name,
+    mesh_or_vocab_size)`` gives the core for the mode the call is in."""
+    fn = "vocab_parallel_softmax_cross_entropy"
+    if not isinstance(axis_name, str):
+        raise TypeError(f"{fn}: axis_name must be a mesh axis name (a str), got {axis_name!r}")
+    if axis_name in _manual_axes():
+        if mesh is not None:
+            raise ValueError(
+                f"{fn}: mesh is for calls on global arrays; inside a shard_map over "
+                f"{axis_name!r} pass the local weight shard and no mesh"
+            )
+        if vocab_size is not None:
+            vocab_size = _checks.static_int(fn, "vocab_size", vocab_size, low=1)
+        core = core_of(True, axis_name, vocab_size)
+    else:
+        if vocab_size is not None:
+            raise ValueError(
+                f"{fn}: vocab_size is for the local weight shard inside a shard_map over "
+                f"{axis_name!r}; outside one, weight is the whole [D, V] and V is known"
+            )
+        core = core_of(False, axis_name, _auto_mesh(fn, axis_name, mesh))
+    return _linear_call(fn, core, hidden, weight, labels, **kw)
+
+
+def _vp_core_of(local, axis_name, arg):
+    return _vp_local(axis_name, arg) if local else _vp_global(axis_name, arg)
+
+
+def vocab_parallel_softmax_cross_entropy(
+    hidden: ArrayLike,
+    weight: ArrayLike,
+    labels: ArrayLike,
+    *,
+    axis_name: str = "vocab",
+    mesh: jax.sharding.Mesh | None = None,
+    vocab_size: int | None = None,
+    bias: ArrayLike | None = None,
+    block_size: int | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    logit_softcap: float | None = None,
+    weights: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    reduction: str = "none",
+    return_lse: bool = False,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
+    r""":func:`linear_softmax_cross_entropy` with the vocabulary sharded across devices.
+
+    Megatron-LM's vocabulary-parallel cross-entropy, fused with the output
+    projection: each device holds the columns :math:`W_{(i)}` of its shard of
+    the vocabulary and runs the blocked scan of
+    :func:`linear_softmax_cross_entropy` over them, so it never holds more than
+    a [tokens, ``block_size``] block of logits. Three all-reduces of [tokens]
+    arrays over the mesh axis combine the shards: the maximum :math:`M =
+    \max_i m_{(i)}`, the sum of exponentials :math:`S = \sum_i s_{(i)}
+    e^{m_{(i)} - M}` and the target logit (nonzero on the one shard that owns
+    the label), plus the sum and count of logits for label smoothing;
+    :math:`\operatorname{lse} = M + \log S`. The value and gradient are those
+    of :func:`linear_softmax_cross_entropy`:
+
+    .. math::
+
+        \ell = (1-\varepsilon)(\operatorname{lse} - x'_y)
+             + \frac{\varepsilon}{C'} \sum_k (\operatorname{lse} - x'_k)
+             + z \operatorname{lse}^2,
+        \qquad
+        \frac{\partial \ell}{\partial h} = \sum_i \frac{\partial \ell}{\partial x_{(i)}}
+             W_{(i)}^\top, \quad
+        \frac{\partial \ell}{\partial W_{(i)}} = h^\top \frac{\partial \ell}{\partial x_{(i)}}.
+
+    The backward pass is local to each shard (it recomputes its blocks from the
+    saved inputs and the global :math:`\operatorname{lse}`) except for one
+    all-reduce, the sum of the hidden gradient over shards; the weight gradient
+    stays sharded like the weight.
+
+    Two ways to call it:
+
+    * **Inside** ``jax.shard_map`` over a mesh with axis ``axis_name`` (the axis
+      bound): ``weight`` is this device's shard [D, V/n] (shard ``i`` holds the
+      columns ``[i·V/n, (i+1)·V/n)``), ``bias`` its shard, ``hidden`` and
+      ``labels`` (global token ids) the same on every shard of the axis. If the
+      vocabulary was padded to a multiple of the axis size, pass the true
+      ``vocab_size``: the padded columns are masked.
+    * **Outside** (global arrays): ``weight`` is the whole [D, V]; the function
+      pads V to a multiple of the axis size (padded columns masked, whole padded
+      shards allowed) and runs its own ``jax.shard_map`` over ``mesh`` (default:
+      a 1-D mesh of all devices; its axes are used as automatic ones), with the
+      weight split along V and the tokens replicated.
+      This is how the catalogue and ``jaxloss verify`` check it, on however many
+      devices there are.
+
+    Conventions as :func:`linear_softmax_cross_entropy`: ``ignore_index`` =
+    ``where=False``; ``-inf`` in ``bias`` masks a class; a label outside
+    ``[0, vocab_size)`` gives a NaN loss with gradient 0, whichever shard it
+    would fall on. There is no kink.
+
+    Args:
+      hidden: the final hidden states [..., D], any float dtype.
+      weight: the output projection: the local shard [D, V/n] inside a
+        ``shard_map``, the whole [D, V] outside (or a batch [..., D, V]).
+      labels: integer token ids in ``[0, V)``, the shape of ``hidden @ weight``
+        without V.
+      axis_name: the mesh axis the vocabulary is sharded over.
+      mesh: outside a ``shard_map``, the mesh to shard over (see above).
+      vocab_size: inside a ``shard_map``, the true V when the shards are padded.
+      bias: optional output bias, sharded like ``weight``'s columns.
+      block_size: local vocabulary columns per block (see
+        :func:`linear_softmax_cross_entropy`).
+      ignore_index: a label value whose tokens are excluded.
+      label_smoothing: :math:`\varepsilon \in [0, 1]`.
+      z_loss: coefficient of :math:`\operatorname{lse}^2`.
+      logit_softcap: :math:`c > 0` for :math:`c \tanh(x / c)`, or ``None``.
+      weights: optional per-token weights, broadcastable to ``labels.shape``.
+      where: optional boolean mask, broadcastable to ``labels.shape``.
+      reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+      return_lse: also return the per-token :math:`\operatorname{lse}`.
+
+    Returns:
+      The per-token losses (``"none"``) or a scalar, in the dtype of ``hidden``,
+      the same on every shard; with ``return_lse``, ``(loss, lse)``.
+
+    Raises:
+      TypeError: as :func:`linear_softmax_cross_entropy`, or a bad ``axis_name``
+        or ``mesh``.
+      ValueError: as :func:`linear_softmax_cross_entropy`, ``axis_name`` not in
+        ``mesh``, ``mesh`` given inside a ``shard_map``, or ``vocab_size`` given
+        outside one.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jaxloss
+      >>> hidden = jnp.array([[1.0, 0.0], [0.0, 2.0]])
+      >>> weight = jnp.array([[2.0, 0.0, 0.0], [0.0, 1.0, -1.0]])
+      >>> jaxloss.vocab_parallel_softmax_cross_entropy(hidden, weight, jnp.array([0, 1]))
+      Array([0.23954226, 0.14507794], dtype=float32)
+
+    References:
+      Shoeybi et al., "Megatron-LM: Training Multi-Billion Parameter Language
+      Models Using Model Parallelism", 2019; Wijmans et al., "Cut Your Losses in
+      Large-Vocabulary Language Models", ICLR 2025.
+    """
+    return _vp_call(
+        _vp_core_of, hidden, weight, labels, axis_name=axis_name, mesh=mesh,
+        vocab_size=vocab_size, bias=bias, block_size=block_size, ignore_index=ignore_index,
+        label_smoothing=label_smoothing, z_loss=z_loss, logit_softcap=logit_softcap,
+        weights=weights, where=where, reduction=reduction, return_lse=return_lse,
+    )  # fmt: skip
