@@ -29,6 +29,10 @@ from ._divergence import generalized_kl_divergence as generalized_kl_divergence
 from ._divergence import js_divergence as js_divergence
 from ._divergence import kl_divergence as kl_divergence
 from ._divergence import kl_divergence_with_log_targets as kl_divergence_with_log_targets
+from ._large_vocab import linear_softmax_cross_entropy as linear_softmax_cross_entropy
+from ._large_vocab import (
+    vocab_parallel_softmax_cross_entropy as vocab_parallel_softmax_cross_entropy,
+)
 from ._likelihood import gaussian_nll as gaussian_nll
 from ._likelihood import poisson_nll as poisson_nll
 from ._likelihood import tweedie as tweedie
@@ -93,6 +97,7 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "kl_divergence_with_log_targets",
+    "linear_softmax_cross_entropy",
     "listmle",
     "log_cosh",
     "lovasz_hinge",
@@ -127,5 +132,6 @@ __all__ = [
     "testing",
     "tversky",
     "tweedie",
+    "vocab_parallel_softmax_cross_entropy",
     "zero_one",
 ]

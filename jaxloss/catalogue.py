@@ -26,6 +26,7 @@ from . import (
     _catalogue_contrastive,
     _catalogue_detection,
     _catalogue_divergence,
+    _catalogue_large_vocab,
     _catalogue_margin,
     _catalogue_ranking,
     _catalogue_reweighted,
@@ -338,6 +339,7 @@ _REGRESSION_ENTRIES: tuple[Entry, ...] = (
         ),
         peers=Peers(other="Barron's robust_loss (adaptive=False)"),
     ),
+    *_catalogue_large_vocab.ENTRIES,
 )
 
 ENTRIES: tuple[Entry, ...] = (

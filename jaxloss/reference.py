@@ -58,6 +58,12 @@ from ._reference_divergence import generalized_kl_divergence as generalized_kl_d
 from ._reference_divergence import js_divergence as js_divergence
 from ._reference_divergence import kl_divergence as kl_divergence
 from ._reference_divergence import kl_divergence_with_log_targets as kl_divergence_with_log_targets
+from ._reference_large_vocab import (
+    linear_softmax_cross_entropy as linear_softmax_cross_entropy,
+)
+from ._reference_large_vocab import (
+    vocab_parallel_softmax_cross_entropy as vocab_parallel_softmax_cross_entropy,
+)
 from ._reference_margin import multi_margin as multi_margin
 from ._reference_margin import multiclass_hinge as multiclass_hinge
 from ._reference_margin import multilabel_margin as multilabel_margin
@@ -103,6 +109,7 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "kl_divergence_with_log_targets",
+    "linear_softmax_cross_entropy",
     "listmle",
     "log_cosh",
     "lovasz_hinge",
@@ -135,6 +142,7 @@ __all__ = [
     "supervised_contrastive",
     "tversky",
     "tweedie",
+    "vocab_parallel_softmax_cross_entropy",
     "zero_one",
 ]
 
