@@ -339,7 +339,6 @@ _REGRESSION_ENTRIES: tuple[Entry, ...] = (
         ),
         peers=Peers(other="Barron's robust_loss (adaptive=False)"),
     ),
-    *_catalogue_large_vocab.ENTRIES,
 )
 
 ENTRIES: tuple[Entry, ...] = (
@@ -354,6 +353,7 @@ ENTRIES: tuple[Entry, ...] = (
     *_catalogue_detection.ENTRIES,
     *_catalogue_segmentation.ENTRIES,
     *_catalogue_contrastive.ENTRIES,
+    *_catalogue_large_vocab.ENTRIES,
 )
 
 
