@@ -398,9 +398,12 @@ def interleave(cands: Sequence[Candidate], rounds: int, seed: str) -> None:
 class Runner:
     """Builds, warms up, checks and times the candidates of one group of rows."""
 
-    def __init__(self, rounds: int, torch_device: str | None):
+    def __init__(self, rounds: int, torch_device: str | None, max_temp_bytes: int | None = None):
         self.rounds = rounds
         self.torch_device = torch_device  # None: torch not timed
+        # A JAX candidate whose compiled temporaries exceed this is compiled (its temp
+        # memory reported) but never run: e.g. an O(B³) reference at a large batch.
+        self.max_temp_bytes = max_temp_bytes
         self.warnings: list[str] = []
 
     def torch_inputs(self) -> TorchInputs | None:
@@ -414,6 +417,14 @@ class Runner:
         """Build and warm up one candidate (two calls); None (and a warning) on failure."""
         try:
             call, temp = build()
+            if self.max_temp_bytes is not None and temp is not None and temp > self.max_temp_bytes:
+                row.temp_bytes[name] = temp
+                row.skipped[name] = (
+                    f"not run: compiled temp {temp / 2**30:.1f} GiB above the "
+                    f"{self.max_temp_bytes / 2**30:g} GiB budget"
+                )
+                print(f"{row.loss} ({row.label}) {name}: {row.skipped[name]}", file=sys.stderr)
+                return None, None
             out, rss = call_with_peak_rss(call)
             call()
         except Exception as e:
