@@ -1,0 +1,290 @@
+"""linear_softmax_cross_entropy: equal to the naive ``h @ W`` + cross-entropy across its
+options, for any cotangent, in bfloat16, with batch axes; conventions, errors, and a
+compiled-memory bound the naive version exceeds."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxloss import _large_vocab as lv
+
+LSCE = lv.linear_softmax_cross_entropy
+T, D, V = 11, 6, 37  # V prime: every block size leaves a partial last block
+
+
+def naive(h, w, y, *, b=None, cap=None, eps=0.0, z=0.0):
+    """Per-token loss from the whole logits, written independently of the library."""
+    x = h @ w
+    if b is not None:
+        x = x + b[None, :]
+    if cap:
+        x = cap * jnp.tanh(x / cap)
+    lse = jax.nn.logsumexp(x, axis=-1)
+    lp = x - lse[:, None]
+    nll = -jnp.take_along_axis(lp, y[:, None], axis=1)[:, 0]
+    finite = x > -jnp.inf
+    uniform = -jnp.sum(jnp.where(finite, lp, 0), -1) / jnp.sum(finite, -1).astype(x.dtype)
+    return (1 - eps) * nll + eps * uniform + z * lse**2, lse
+
+
+def _inputs(seed=0, t=T, d=D, v=V, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return (
+        jnp.asarray(rng.normal(size=(t, d)), dtype),
+        jnp.asarray(rng.normal(size=(d, v)), dtype),
+        jnp.asarray(rng.normal(size=(v,)), dtype),
+        jnp.asarray(rng.integers(0, v, t), jnp.int32),
+        jnp.asarray(rng.uniform(0.5, 1.5, t) * rng.choice([-1.0, 1.0], t), dtype),
+    )
+
+
+def _close(a, b, tol=1e-10):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(np.asarray(x, np.float64), np.asarray(y, np.float64),
+                                   rtol=tol, atol=tol)  # fmt: skip
+
+
+OPTIONS = [
+    {"block_size": 8},
+    {"block_size": 5, "label_smoothing": 0.1},
+    {"block_size": 16, "z_loss": 1e-2, "logit_softcap": 2.5},
+    {"block_size": 7, "label_smoothing": 0.2, "z_loss": 1e-3, "logit_softcap": 4.0, "bias": 1},
+    {"block_size": None, "bias": 1},
+]
+
+
+@pytest.mark.parametrize("opts", OPTIONS, ids=str)
+def test_equals_naive_values_and_gradients(opts):
+    """Values and gradients (hidden, weight, bias) against the naive loss, for every
+    reduction with per-token weights and a non-unit cotangent (a random one for "none")."""
+    h, w, b, y, cot = _inputs()
+    opts = dict(opts)
+    use_bias = opts.pop("bias", None) is not None
+    weights = jnp.abs(cot)
+    kw = {"eps": opts.get("label_smoothing", 0.0), "z": opts.get("z_loss", 0.0),
+          "cap": opts.get("logit_softcap")}  # fmt: skip
+
+    def ours(h, w, b, reduction):
+        return LSCE(h, w, y, bias=b if use_bias else None, weights=weights, reduction=reduction,
+                    **opts)  # fmt: skip
+
+    def theirs(h, w, b, reduction):
+        loss = naive(h, w, y, b=b if use_bias else None, **kw)[0] * weights
+        total = jnp.sum(loss)
+        return {"none": loss, "sum": total, "mean": total / jnp.sum(weights)}[reduction]
+
+    @jax.jit
+    def both(h, w, b):
+        out = []
+        for reduction in ("none", "mean", "sum"):
+            for f in (ours, theirs):
+                value, vjp = jax.vjp(functools.partial(f, reduction=reduction), h, w, b)
+                g = cot if reduction == "none" else 2.5 * jnp.ones_like(value)
+                out.append((value, vjp(g)))
+        return out
+
+    results = both(h, w, b)
+    for got, want in zip(results[::2], results[1::2], strict=True):
+        _close(got, want)
+
+
+def test_gradient_is_linear_in_the_cotangent():
+    """Two public fused losses shipped rules that ignored a non-unit cotangent: the vjp
+    with cotangent c must equal the c-weighted sum of the per-token gradients."""
+    h, w, b, y, cot = _inputs(1)
+
+    @jax.jit
+    def grads(h, w, b):
+        f = functools.partial(LSCE, labels=y, block_size=4, label_smoothing=0.1, z_loss=1e-2,
+                              logit_softcap=3.0)  # fmt: skip
+        _, vjp = jax.vjp(lambda h, w, b: f(h, w, bias=b), h, w, b)
+        return vjp(cot), jax.vmap(vjp)(jnp.eye(T))
+
+    got, per_token = grads(h, w, b)
+    _close(got, [jnp.tensordot(cot, g, 1) for g in per_token])
+
+
+def test_bfloat16_runs_with_float32_accumulation():
+    h, w, b, y, _ = _inputs(2, t=64, d=32, v=300, dtype=np.float32)
+    hb, wb, bb = (x.astype(jnp.bfloat16) for x in (h, w, b))
+    f = jax.jit(jax.value_and_grad(
+        lambda h, w, b: LSCE(h, w, y, bias=b, block_size=64, z_loss=1e-3, reduction="mean"),
+        argnums=(0, 1, 2)))  # fmt: skip
+    value, grads = f(hb, wb, bb)
+    assert value.dtype == jnp.bfloat16
+    assert [g.dtype for g in grads] == [jnp.bfloat16] * 3
+    # The float32 result on the same rounded inputs.
+    exact_value, exact = f(*(x.astype(jnp.float32) for x in (hb, wb, bb)))
+    np.testing.assert_allclose(float(value), float(exact_value), rtol=1e-2)
+    for g, e in zip(grads, exact, strict=True):
+        scale = float(jnp.max(jnp.abs(e)))
+        np.testing.assert_allclose(np.asarray(g, np.float32), e, atol=2e-2 * scale)
+
+
+def test_block_size_does_not_change_the_result():
+    h, w, b, y, _ = _inputs(3)
+    f = jax.jit(
+        lambda h, w, bs: jax.value_and_grad(
+            lambda h, w: LSCE(h, w, y, bias=b, block_size=bs, label_smoothing=0.1,
+                              reduction="sum"), (0, 1))(h, w),
+        static_argnums=2,
+    )  # fmt: skip
+    want = f(h, w, V)
+    for bs in (1, 6, 36, 1000):
+        _close(f(h, w, bs), want, 1e-12)
+
+
+def test_return_lse_and_its_gradient():
+    h, w, b, y, cot = _inputs(4)
+
+    def ours(h, w):
+        loss, lse = LSCE(h, w, y, bias=b, block_size=8, return_lse=True)
+        return loss + 0.3 * lse**2 + cot * lse
+
+    def theirs(h, w):
+        loss, lse = naive(h, w, y, b=b)
+        return loss + 0.3 * lse**2 + cot * lse
+
+    both = jax.jit(lambda h, w: [jax.vjp(f, h, w)[1](cot) for f in (ours, theirs)])
+    got, want = both(h, w)
+    _close(got, want)
+    _, lse = LSCE(h, w, y, bias=b, return_lse=True, where=jnp.arange(T) > 0)
+    _close(lse[1:], naive(h, w, y, b=b)[1][1:])
+    assert float(lse[0]) == 0.0
+
+
+def test_ignore_index_is_where_false_even_with_bad_inputs():
+    h, w, _, y, _ = _inputs(5)
+    ignored = jnp.arange(T) % 3 == 0
+    y_ign = jnp.where(ignored, -100, y)
+    h_nan = jnp.where(ignored[:, None], jnp.nan, h)
+
+    def run(h, w, **kw):
+        return jax.value_and_grad(lambda h, w: LSCE(h, w, reduction="mean", block_size=8, **kw),
+                                  (0, 1))(h, w)  # fmt: skip
+
+    a = jax.jit(lambda h, w: run(h, w, labels=y_ign, ignore_index=-100))(h_nan, w)
+    b = jax.jit(lambda h, w: run(h, w, labels=y, where=~ignored))(h, w)
+    _close(a, b, 1e-12)
+    assert not bool(jnp.any(a[1][0][ignored] != 0))
+    # All ignored: a mean of 0 with zero gradients.
+    value, (gh, gw) = jax.jit(lambda h, w: run(h, w, labels=jnp.full(T, -100), ignore_index=-100))(
+        h_nan, w
+    )
+    assert float(value) == 0.0 and not bool(jnp.any(gh != 0)) and not bool(jnp.any(gw != 0))
+
+
+def test_out_of_range_labels_give_nan_with_zero_gradient():
+    h, w, _, y, _ = _inputs(6)
+    bad = y.at[0].set(V).at[1].set(-1)
+    f = functools.partial(LSCE, labels=bad, block_size=8)
+    loss, (gh, gw) = jax.jit(
+        lambda h, w: (f(h, w), jax.grad(lambda h, w: jnp.sum(f(h, w)[2:]), (0, 1))(h, w))
+    )(h, w)
+    assert np.isnan(loss[:2]).all() and np.isfinite(loss[2:]).all()
+    assert bool(jnp.all(gh[:2] == 0)) and bool(jnp.all(jnp.isfinite(gw)))
+
+
+def test_minus_inf_bias_masks_classes():
+    h, w, b, y, _ = _inputs(7)
+    masked = jnp.arange(V) % 4 == 1
+    y = jnp.where(masked[y], (y + 1) % V, y)
+    bm = jnp.where(masked, -jnp.inf, b)
+    f = jax.jit(jax.value_and_grad(lambda h, w, b: LSCE(h, w, y, bias=b, block_size=8,
+                                   label_smoothing=0.1, reduction="sum"), (0, 1, 2)))  # fmt: skip
+    value, (gh, gw, gb) = f(h, w, bm)
+    keep = ~masked
+    y2 = jnp.cumsum(keep)[y] - 1  # the labels' indices among the kept classes
+    f2 = jax.jit(jax.value_and_grad(lambda h, w, b: LSCE(h, w, y2, bias=b, block_size=8,
+                                    label_smoothing=0.1, reduction="sum"), (0, 1, 2)))  # fmt: skip
+    v2, (gh2, gw2, gb2) = f2(h, w[:, keep], b[keep])
+    # The masked classes are simply absent (also from the smoothing's C').
+    _close((value, gh, gw[:, keep], gb[keep]), (v2, gh2, gw2, gb2))
+    assert bool(jnp.all(gw[:, masked] == 0)) and bool(jnp.all(gb[masked] == 0))
+
+
+def test_batch_axes_follow_matmul():
+    h, w, b, y, _ = _inputs(8, t=12)
+    flat = LSCE(h, w, y, bias=b, block_size=8)
+    _close(LSCE(h.reshape(3, 4, D), w, y.reshape(3, 4), bias=b, block_size=8),
+           flat.reshape(3, 4))  # fmt: skip
+    # A batch of weights: one problem per weight; and vmap with a shared weight.
+    ws = jnp.stack([w, 2 * w, -w])
+    hs, ys = h.reshape(3, 4, D), y.reshape(3, 4)
+    batched = LSCE(hs, ws, ys, block_size=8)
+    looped = jnp.stack([LSCE(hs[i], ws[i], ys[i], block_size=8) for i in range(3)])
+    _close(batched, looped)
+    vm = jax.vmap(lambda h, y: LSCE(h, w, y, bias=b, block_size=8), (0, 0))(hs, ys)
+    _close(vm, flat.reshape(3, 4))
+    # 1-D hidden: one token.
+    _close(LSCE(h[0], w, y[0], bias=b), flat[0])
+    one = jnp.stack([LSCE(h[:1], ws[i], ys[i, :1])[0] for i in range(3)])
+    _close(LSCE(h[0], ws, ys[:, 0]), one)
+
+
+def test_documented_example():
+    hidden = jnp.array([[1.0, 0.0], [0.0, 2.0]], jnp.float32)
+    weight = jnp.array([[2.0, 0.0, 0.0], [0.0, 1.0, -1.0]], jnp.float32)
+    got = LSCE(hidden, weight, jnp.array([0, 1]))
+    want = naive(hidden, weight, jnp.array([0, 1]))[0]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (
+            {"hidden": np.ones((4, 3))},
+            ValueError,
+            r"hidden's last axis must match.*\(4, 3\).*\(5, 7\)",
+        ),
+        ({"weight": np.ones(5)}, ValueError, r"weight must have shape \[D, V\].*nn.Linear"),
+        (
+            {"labels": np.zeros(3, np.int32)},
+            ValueError,
+            r"labels must have the shape.*\(4,\).*\(3,\)",
+        ),
+        ({"labels": np.zeros((4, 7))}, TypeError, "look like one-hot"),
+        ({"labels": np.zeros(4)}, TypeError, "labels must have an integer dtype"),
+        ({"hidden": np.ones((4, 5), np.int32)}, TypeError, "hidden must have a floating dtype"),
+        ({"bias": np.ones(6)}, ValueError, r"bias must be broadcastable.*\(7,\)"),
+        ({"block_size": 0}, ValueError, "block_size must be >= 1"),
+        ({"logit_softcap": 0.0}, ValueError, r"logit_softcap must be in \(0"),
+        ({"label_smoothing": 1.5}, ValueError, "label_smoothing must be in"),
+        ({"reduction": "avg"}, ValueError, "reduction must be one of"),
+        ({"return_lse": 1}, TypeError, "return_lse must be True or False"),
+    ],
+    ids=lambda x: str(x)[:30],
+)
+def test_errors_name_the_function_and_argument(kwargs, error, match):
+    args = {"hidden": np.ones((4, 5)), "weight": np.ones((5, 7)),
+            "labels": np.zeros(4, np.int32)}  # fmt: skip
+    args.update(kwargs)
+    with pytest.raises(error, match="linear_softmax_cross_entropy: " + ".*" + match):
+        LSCE(**args)
+
+
+def test_compiled_temp_memory_stays_under_a_bound_the_naive_version_exceeds():
+    """jit(value_and_grad(mean)) at [2048 tokens, 64] x [64, 32768]: the naive version
+    holds [tokens, V] float32 buffers (256 MiB each); the blocked one stays under 1/10."""
+    n, d, v = 2048, 64, 32768
+    h = jax.ShapeDtypeStruct((n, d), jnp.float32)
+    w = jax.ShapeDtypeStruct((d, v), jnp.float32)
+    y = jax.ShapeDtypeStruct((n,), jnp.int32)
+
+    def naive_mean(h, w, y):
+        return jnp.mean(naive(h, w, y)[0])
+
+    def ours(h, w, y):
+        return LSCE(h, w, y, reduction="mean")
+
+    def temp(f):
+        compiled = jax.jit(jax.value_and_grad(f, (0, 1))).lower(h, w, y).compile()
+        return compiled.memory_analysis().temp_size_in_bytes
+
+    bound = n * v * 4 // 10
+    assert temp(naive_mean) > 2 * n * v * 4 > bound
+    assert temp(ours) < bound
