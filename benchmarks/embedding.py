@@ -81,6 +81,7 @@ from jaxloss import catalogue
 FAMILIES = ("embedding", "contrastive", "ranking", "segmentation", "detection")
 
 ROUNDS = 20
+MINING_ROUNDS = 10  # the in-batch losses at 4096 take up to seconds per call
 QUICK_ROUNDS = 3
 
 # Input shape per family, (full run, --quick), as each family's catalogue sampler
@@ -114,7 +115,9 @@ SAMPLE_ROWS = {"giou": 1 << 16, "diou": 1 << 16, "ciou": 1 << 16}
 
 MINING_BATCH = (4096, 256)
 QUICK_MINING_BATCH = (64, 16)
-MINING_FALLBACK = (1024, 512, 256)  # batches tried for a reference over the budget
+# Batches tried for a reference over the budget: the references that exceed it at
+# 4096 ([B, B, D] differences, [B, B, B] triplets) take seconds per call at 1024.
+MINING_FALLBACK = (512, 256)
 QUICK_MINING_FALLBACK = (32, 16)
 MAX_TEMP_GIB = 4.0
 EXAMPLES_PER_CLASS = 8
@@ -529,6 +532,8 @@ def report(
         out += [
             f"## Mining: in-batch losses on one batch of {b:,} × {d} embeddings",
             "",
+            f"{config['mining_rounds']} timed rounds per row.",
+            "",
             f"Embeddings from a standard normal (unit-normalised for circle), labels from "
             f"{b // EXAMPLES_PER_CLASS:,} classes (about {EXAMPLES_PER_CLASS} examples each); "
             "two-tower losses (npairs, info_nce, sigmoid_pairwise) get a second tower "
@@ -580,6 +585,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--mining-batch", type=int, nargs=2, metavar=("B", "D"))
     parser.add_argument(
+        "--mining-rounds",
+        type=int,
+        help=f"timed rounds of the mining section (default --rounds, else {MINING_ROUNDS})",
+    )
+    parser.add_argument(
         "--max-temp-gib",
         type=float,
         default=MAX_TEMP_GIB,
@@ -604,6 +614,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
     if rounds < 1:
         parser.error("--rounds must be at least 1")
+    mining_rounds = (
+        args.mining_rounds or args.rounds or (QUICK_ROUNDS if args.quick else MINING_ROUNDS)
+    )
+    if mining_rounds < 1:
+        parser.error("--mining-rounds must be at least 1")
     mining_batch = tuple(args.mining_batch or (QUICK_MINING_BATCH if args.quick else MINING_BATCH))
     fallback = QUICK_MINING_FALLBACK if args.quick else MINING_FALLBACK
     set_torch_threads(args)
@@ -617,6 +632,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "family_shapes": {k: v[i] for k, v in FAMILY_SHAPES.items()},
         "shapes_by_name": {k: v[i] for k, v in SHAPES.items()},
         "mining_batch": mining_batch,
+        "mining_rounds": mining_rounds,
         "mining_fallback": fallback,
         "max_temp_gib": args.max_temp_gib,
         "options": args.options,
@@ -633,6 +649,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if catalogue_names != set()
         else []
     )
+    runner.rounds = mining_rounds
     mining = (
         mining_rows(runner, mining_batch, fallback, mining_only) if mining_only != set() else []
     )
