@@ -29,6 +29,18 @@ from ._divergence import generalized_kl_divergence as generalized_kl_divergence
 from ._divergence import js_divergence as js_divergence
 from ._divergence import kl_divergence as kl_divergence
 from ._divergence import kl_divergence_with_log_targets as kl_divergence_with_log_targets
+from ._embedding import batch_all_triplet as batch_all_triplet
+from ._embedding import batch_hard_triplet as batch_hard_triplet
+from ._embedding import circle as circle
+from ._embedding import contrastive as contrastive
+from ._embedding import cosine_distance as cosine_distance
+from ._embedding import cosine_embedding as cosine_embedding
+from ._embedding import cosine_similarity as cosine_similarity
+from ._embedding import hinge_embedding as hinge_embedding
+from ._embedding import margin_ranking as margin_ranking
+from ._embedding import npairs as npairs
+from ._embedding import triplet_margin as triplet_margin
+from ._embedding import triplet_margin_with_distance as triplet_margin_with_distance
 from ._large_vocab import linear_softmax_cross_entropy as linear_softmax_cross_entropy
 from ._large_vocab import (
     vocab_parallel_softmax_cross_entropy as vocab_parallel_softmax_cross_entropy,
@@ -75,10 +87,17 @@ __all__ = [
     "absolute_percentage_error",
     "additive_angular_margin",
     "apply_conventions",
+    "batch_all_triplet",
+    "batch_hard_triplet",
     "binary_cross_entropy",
     "catalogue",
     "charbonnier",
     "ciou",
+    "circle",
+    "contrastive",
+    "cosine_distance",
+    "cosine_embedding",
+    "cosine_similarity",
     "ctc",
     "dice",
     "diou",
@@ -91,6 +110,7 @@ __all__ = [
     "generalized_kl_divergence",
     "giou",
     "hinge",
+    "hinge_embedding",
     "huber",
     "info_nce",
     "jaccard",
@@ -101,11 +121,13 @@ __all__ = [
     "listmle",
     "log_cosh",
     "lovasz_hinge",
+    "margin_ranking",
     "multi_margin",
     "multiclass_hinge",
     "multilabel_margin",
     "multilabel_soft_margin",
     "negative_log_likelihood",
+    "npairs",
     "ntxent",
     "pairwise_hinge",
     "pairwise_logistic",
@@ -130,6 +152,8 @@ __all__ = [
     "squared_log_error",
     "supervised_contrastive",
     "testing",
+    "triplet_margin",
+    "triplet_margin_with_distance",
     "tversky",
     "tweedie",
     "vocab_parallel_softmax_cross_entropy",

@@ -26,6 +26,7 @@ from . import (
     _catalogue_contrastive,
     _catalogue_detection,
     _catalogue_divergence,
+    _catalogue_embedding,
     _catalogue_large_vocab,
     _catalogue_margin,
     _catalogue_ranking,
@@ -353,6 +354,7 @@ ENTRIES: tuple[Entry, ...] = (
     *_catalogue_detection.ENTRIES,
     *_catalogue_segmentation.ENTRIES,
     *_catalogue_contrastive.ENTRIES,
+    *_catalogue_embedding.ENTRIES,
     *_catalogue_large_vocab.ENTRIES,
 )
 

@@ -58,6 +58,18 @@ from ._reference_divergence import generalized_kl_divergence as generalized_kl_d
 from ._reference_divergence import js_divergence as js_divergence
 from ._reference_divergence import kl_divergence as kl_divergence
 from ._reference_divergence import kl_divergence_with_log_targets as kl_divergence_with_log_targets
+from ._reference_embedding import batch_all_triplet as batch_all_triplet
+from ._reference_embedding import batch_hard_triplet as batch_hard_triplet
+from ._reference_embedding import circle as circle
+from ._reference_embedding import contrastive as contrastive
+from ._reference_embedding import cosine_distance as cosine_distance
+from ._reference_embedding import cosine_embedding as cosine_embedding
+from ._reference_embedding import cosine_similarity as cosine_similarity
+from ._reference_embedding import hinge_embedding as hinge_embedding
+from ._reference_embedding import margin_ranking as margin_ranking
+from ._reference_embedding import npairs as npairs
+from ._reference_embedding import triplet_margin as triplet_margin
+from ._reference_embedding import triplet_margin_with_distance as triplet_margin_with_distance
 from ._reference_large_vocab import (
     linear_softmax_cross_entropy as linear_softmax_cross_entropy,
 )
@@ -88,9 +100,16 @@ __all__ = [
     "absolute_error",
     "absolute_percentage_error",
     "additive_angular_margin",
+    "batch_all_triplet",
+    "batch_hard_triplet",
     "binary_cross_entropy",
     "charbonnier",
     "ciou",
+    "circle",
+    "contrastive",
+    "cosine_distance",
+    "cosine_embedding",
+    "cosine_similarity",
     "ctc",
     "dice",
     "diou",
@@ -103,6 +122,7 @@ __all__ = [
     "generalized_kl_divergence",
     "giou",
     "hinge",
+    "hinge_embedding",
     "huber",
     "info_nce",
     "jaccard",
@@ -113,11 +133,13 @@ __all__ = [
     "listmle",
     "log_cosh",
     "lovasz_hinge",
+    "margin_ranking",
     "multi_margin",
     "multiclass_hinge",
     "multilabel_margin",
     "multilabel_soft_margin",
     "negative_log_likelihood",
+    "npairs",
     "ntxent",
     "pairwise_hinge",
     "pairwise_logistic",
@@ -140,6 +162,8 @@ __all__ = [
     "squared_hinge",
     "squared_log_error",
     "supervised_contrastive",
+    "triplet_margin",
+    "triplet_margin_with_distance",
     "tversky",
     "tweedie",
     "vocab_parallel_softmax_cross_entropy",
