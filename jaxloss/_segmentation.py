@@ -60,14 +60,37 @@ class _Overlap(NamedTuple):
     spatial: tuple[int, ...]  # the summed axes
 
 
+_UNROLL = 8  # up to this many classes, class-axis reductions are unrolled over slices
+
+
+def _over_classes(op, x, axis):
+    """``op``-reduction over the class axis, kept as a size-1 axis. Up to ``_UNROLL``
+    classes it is a chain of elementwise ops on slices: XLA:CPU vectorises those,
+    while a reduction over a short minor axis (channels-last, 4 classes) runs 2-3x
+    slower than the whole rest of the loss."""
+    n = x.shape[axis]
+    if n > _UNROLL:
+        return (jnp.max if op is jnp.maximum else jnp.sum)(x, axis=axis, keepdims=True)
+    return functools.reduce(op, [jax.lax.slice_in_dim(x, c, c + 1, axis=axis) for c in range(n)])
+
+
 def _probabilities(z, cfg: _Overlap):
     if cfg.activation == "softmax":
-        m = jnp.max(z, axis=cfg.axis, keepdims=True)
-        e = jnp.exp(z - m)
-        return e / jnp.sum(e, axis=cfg.axis, keepdims=True)
+        e = jnp.exp(z - _over_classes(jnp.maximum, z, cfg.axis))
+        return e / _over_classes(jnp.add, e, cfg.axis)
     if cfg.activation == "sigmoid":
         return jax.nn.sigmoid(z)
     return z
+
+
+def _sums(xs, axes):
+    """Sums of several same-shaped arrays over ``axes`` in one variadic reduction: one
+    pass that computes their common producer (the softmax) once per element, where
+    separate sums would each recompute it."""
+    zero = tuple(jnp.zeros((), x.dtype) for x in xs)
+    return jax.lax.reduce(
+        tuple(xs), zero, lambda a, b: tuple(u + v for u, v in zip(a, b, strict=True)), axes
+    )
 
 
 def _ratio(i, fp, fn, cfg: _Overlap):
@@ -102,10 +125,7 @@ def _overlap(z, t, cfg):
 
 def _overlap_fwd(z, t, cfg):
     p = _probabilities(z, cfg)
-    s = cfg.spatial
-    i = jnp.sum(p * t, axis=s)
-    fp = jnp.sum(p * (1 - t), axis=s)
-    fn = jnp.sum((1 - p) * t, axis=s)
+    i, fp, fn = _sums((p * t, p * (1 - t), (1 - p) * t), cfg.spatial)
     e, d, r = _ratio(i, fp, fn, cfg)
     return _to_last(_focal(r, cfg.gamma), cfg), (z, t, i, e, d)
 
@@ -128,7 +148,7 @@ def _overlap_bwd(cfg, res, g):
     gt = cb - cc * p
     if cfg.activation == "softmax":
         pg = p * gp
-        gz = pg - p * jnp.sum(pg, axis=cfg.axis, keepdims=True)
+        gz = pg - p * _over_classes(jnp.add, pg, cfg.axis)
     elif cfg.activation == "sigmoid":
         gz = gp * (p * (1 - p))
     else:
@@ -731,6 +751,15 @@ def jaccard(
 # --- lovasz_hinge
 
 
+def _sortable(x):
+    """Floats as integers of the same order: XLA:CPU sorts integer keys faster than
+    floats (measured 164 vs 187 ms for 16 x 16,384 keys with an index payload)."""
+    bits = 64 if x.dtype == jnp.float64 else 32
+    idt = jnp.int64 if bits == 64 else jnp.int32
+    i = jax.lax.bitcast_convert_type(x, idt)
+    return i ^ ((i >> (bits - 1)) & jnp.iinfo(idt).max)
+
+
 def _lovasz_sorted(z, y, ignore_index):
     """Per row of ``z`` [R, N]: the sorted errors, the Lovász gradient vector in sorted
     order, the sorted signs and the permutation, and a per-row "bad label" flag."""
@@ -745,10 +774,11 @@ def _lovasz_sorted(z, y, ignore_index):
     sign = jnp.where(pos, 1, -1).astype(z.dtype)
     errors = 1 - z * sign
     # Pixels that are not 0/1 (ignored or out of range) sort last and count nowhere.
-    key = jnp.where(valid, -errors, jnp.inf)
+    errors = jnp.where(valid, errors, -jnp.inf)
     iota = jax.lax.broadcasted_iota(jnp.int32, z.shape, 1)
+    _, perm = jax.lax.sort((_sortable(-errors), iota), dimension=1, num_keys=1, is_stable=True)
     code = pos.astype(jnp.int8) - (~valid).astype(jnp.int8)  # 1 pos, 0 neg, -1 not counted
-    key_s, code_s, perm = jax.lax.sort((key, code, iota), dimension=1, num_keys=1, is_stable=True)
+    code_s = jnp.take_along_axis(code, perm, axis=1)
     pos_s = (code_s == 1).astype(z.dtype)
     neg_s = (code_s == 0).astype(z.dtype)
     gts = jnp.sum(pos_s, axis=1, keepdims=True)
@@ -758,7 +788,9 @@ def _lovasz_sorted(z, y, ignore_index):
     # positives, where the intersection is 0 too; max(union, 1) keeps 0/0 out.
     jac = 1 - inter / jnp.maximum(union, 1)
     grad = jnp.diff(jac, axis=1, prepend=jnp.zeros_like(jac[:, :1]))
-    return -key_s, grad, 2 * pos_s - 1, perm, bad
+    # Gathered, not decoded from the sorted keys: the value stays differentiable
+    # (second-order reverse mode differentiates the primal output of the rule).
+    return jnp.take_along_axis(errors, perm, axis=1), grad, 2 * pos_s - 1, perm, bad
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
