@@ -54,10 +54,10 @@ from ._reduce import compute_dtype, exclude, mask_of, reduce
 
 __all__ = ["linear_softmax_cross_entropy", "vocab_parallel_softmax_cross_entropy"]
 
-# Logits per block when block_size is None: about 8 MiB of float32 logits per block
+# Logits per block when block_size is None: about 16 MiB of float32 logits per block
 # for the tokens at hand (measured on CPU: larger blocks gain nothing), between 128
 # and 8192 columns.
-_AUTO_BLOCK_ELEMENTS = 2**21
+_AUTO_BLOCK_ELEMENTS = 2**22
 
 
 # --- the blocked kernels, on [T, D] hidden states and a [D, Vl] (local) weight
@@ -481,15 +481,26 @@ def linear_softmax_cross_entropy(
 # --- vocab_parallel_softmax_cross_entropy: the vocabulary sharded over a mesh axis
 
 
-def _varying(axis_name):
-    """Casts loop-carry initial values to varying over ``axis_name`` (shard_map's type
-    check wants them typed like the loop body's outputs, which depend on the shard)."""
+def _vma(x) -> set:
+    """The mesh axes ``x`` varies over inside a shard_map (empty outside one)."""
+    t = jax.typeof(x)
+    mat = getattr(t, "manual_axis_type", None)
+    return set(mat.varying) if mat is not None else set(getattr(t, "vma", ()))
+
+
+def _varying(axis_name, *inputs):
+    """Casts loop-carry initial values to vary over ``axis_name`` and over every mesh axis
+    an input varies over (e.g. a "data" axis splitting the tokens): shard_map's type
+    check wants them typed like the loop body's outputs."""
+    axes = {axis_name}
+    for x in inputs:
+        if x is not None:
+            axes |= _vma(x)
 
     def cast(tree):
         def one(x):
-            if axis_name in getattr(jax.typeof(x), "vma", frozenset()):
-                return x
-            return lax.pcast(x, axis_name, to="varying")
+            missing = tuple(sorted(axes - _vma(x)))
+            return lax.pcast(x, missing, to="varying") if missing else x
 
         return jax.tree.map(one, tree)
 
@@ -511,7 +522,8 @@ def _vp_fwd(h, w, b, y, axis_name, vocab, bs, cap, smoothing, z_loss):
     hyper = _vp_hyper(h, w, axis_name, vocab, bs, cap)
     valid = (y >= 0) & (y < vocab)
     y32 = jnp.where(valid, y, 0).astype(jnp.int32)
-    m, s, xy, sx, cnt = _local_stats(h, w, b, y32, hyper, smoothing, _varying(axis_name))
+    vary = _varying(axis_name, h, w, b, y)
+    m, s, xy, sx, cnt = _local_stats(h, w, b, y32, hyper, smoothing, vary)
     # The three all-reduces of [tokens] arrays: max, rescaled sum of exponentials, and
     # the target logit (found on the one shard that owns the label; 0 elsewhere). The
     # max only stabilises (lse does not depend on it): no gradient flows through it.
@@ -529,6 +541,7 @@ def _vp_fwd(h, w, b, y, axis_name, vocab, bs, cap, smoothing, z_loss):
 
 def _vp_bwd(axis_name, vocab, bs, cap, smoothing, z_loss, res, cots):
     h, w, b, y, lse, cnt = res
+    vmas = [_vma(x) for x in (h, w, b) if x is not None]  # before the barrier merges them
     (h, w, lse), () = unshared((h, w, lse))
     g, g_lse = cots
     hyper = _vp_hyper(h, w, axis_name, vocab, bs, cap)
@@ -536,10 +549,21 @@ def _vp_bwd(axis_name, vocab, bs, cap, smoothing, z_loss, res, cots):
     valid = (y >= 0) & (y < vocab)
     y32 = jnp.where(valid, y, 0).astype(jnp.int32)
     coef = _coefficients(g.astype(acc), g_lse.astype(acc), lse, valid, cnt, smoothing, z_loss)
-    dh, dw, db = _local_grads(h, w, b, y32, lse, coef, hyper, smoothing, _varying(axis_name))
-    # The only communication of the backward pass: the hidden gradient's sum over shards.
-    # The weight (and bias) gradient stays on its shard.
-    return lax.psum(dh, axis_name).astype(h.dtype), dw, db, None
+    vary = _varying(axis_name, h, w, b, y, g, g_lse)
+    dh, dw, db = _local_grads(h, w, b, y32, lse, coef, hyper, smoothing, vary)
+    # The only communication of the backward pass: the hidden gradient's sum over the
+    # vocabulary shards. The weight (and bias) gradient stays on its shard; it is summed
+    # only over mesh axes that split the tokens but not the weight (a "data" axis), as
+    # the transpose of the weight's implicit broadcast would be.
+    dh = _sum_to(dh, vmas[0]).astype(h.dtype)
+    return dh, _sum_to(dw, vmas[1]), None if b is None else _sum_to(db, vmas[2]), None
+
+
+def _sum_to(ct, vma):
+    """``ct`` summed over the mesh axes it varies over and its primal (varying over
+    ``vma``) does not."""
+    axes = tuple(sorted(_vma(ct) - vma))
+    return lax.psum(ct, axes) if axes else ct
 
 
 _vp.defvjp(_vp_fwd, _vp_bwd)

@@ -268,9 +268,9 @@ def test_errors_name_the_function_and_argument(kwargs, error, match):
 
 
 def test_compiled_temp_memory_stays_under_a_bound_the_naive_version_exceeds():
-    """jit(value_and_grad(mean)) at [2048 tokens, 64] x [64, 32768]: the naive version
-    holds [tokens, V] float32 buffers (256 MiB each); the blocked one stays under 1/10."""
-    n, d, v = 2048, 64, 32768
+    """jit(value_and_grad(mean)) at [2048 tokens, 64] x [64, 65536]: the naive version
+    holds [tokens, V] float32 buffers (512 MiB each); the blocked one stays under 1/10."""
+    n, d, v = 2048, 64, 65536
     h = jax.ShapeDtypeStruct((n, d), jnp.float32)
     w = jax.ShapeDtypeStruct((d, v), jnp.float32)
     y = jax.ShapeDtypeStruct((n,), jnp.int32)
