@@ -254,9 +254,10 @@ def _pairs_masks(y, v, n, big_n, masked, axis_name):
 def _pairs_fwd(z, y, tau, v, kind, normalize, masked, eps, axis_name):
     zh = _unit(z, eps) if normalize else z
     zz = _gather(zh, axis_name)
-    c = zh @ zz.T  # [n, N] similarities, saved for the backward pass
-    n, big_n = c.shape
-    s = c / tau
+    # [n, N] scaled similarities, saved for the backward pass; 1/τ scales the [n, D]
+    # operand, so that no second [n, N] buffer is written.
+    s = (zh * (1 / tau)) @ zz.T
+    n, big_n = s.shape
     self_, same, ok = _pairs_masks(y, v, n, big_n, masked, axis_name)
     pos = _and(same & ~self_, ok)
     if kind == "supcon":
@@ -276,7 +277,7 @@ def _pairs_fwd(z, y, tau, v, kind, normalize, masked, eps, axis_name):
         loss = jnp.sum(jnp.where(pos, _softplus(x), 0), axis=1)
         stat1 = nlse
         stat2 = jnp.sum(jnp.where(pos, jax.nn.sigmoid(x), 0), axis=1)  # Σ_p σ(N − s_p)
-    return loss, (z, y, tau, v, c, stat1, stat2)
+    return loss, (z, y, tau, v, s, stat1, stat2)
 
 
 def _pairs_grad_s(s, g, stat1, stat2, self_, same, ok, kind):
@@ -293,22 +294,23 @@ def _pairs_grad_s(s, g, stat1, stat2, self_, same, ok, kind):
 
 def _pairs_bwd(kind, normalize, masked, eps, axis_name, res, g):
     tau_type = jax.typeof(res[2])  # before the barrier, which makes its outputs varying
-    (z, y, tau, v, c, stat1, stat2, g), (eps_,) = unshared((*res, g), eps)
+    (z, y, tau, v, s, stat1, stat2, g), (eps_,) = unshared((*res, g), eps)
     zh = _unit(z, eps_) if normalize else z
     zz = _gather(zh, axis_name)
-    n, big_n = c.shape
+    n, big_n = s.shape
     inv_t = 1 / tau
-    s = c * inv_t
     self_, same, ok = _pairs_masks(y, v, n, big_n, masked, axis_name)
     gs = _pairs_grad_s(s, g[:, None], stat1[:, None], stat2[:, None], self_, same, ok, kind)
-    dtau = -jnp.sum(gs * s) * inv_t
     if axis_name is None:
-        # s is symmetric: the gradient of s_ij and of s_ji (as row j's entry) in one pass.
+        # s is symmetric: the gradients of s_ij and of s_ji (row j's entry) summed in the
+        # fusion that writes the one [N, N] buffer; Σ H⊙s = 2 Σ G⊙s.
         gs_t = _pairs_grad_s(s, g[None, :], stat1[None, :], stat2[None, :], self_, same, ok, kind)
-        dzh = ((gs + gs_t) * inv_t) @ zh
+        h = gs + gs_t
+        dtau = -0.5 * jnp.sum(h * s) * inv_t
+        dzh = (h @ zh) * inv_t
     else:
-        gs = gs * inv_t
-        dzh = gs @ zz + _scatter(gs.T @ zh, axis_name)
+        dtau = -jnp.sum(gs * s) * inv_t
+        dzh = (gs @ zz + _scatter(gs.T @ zh, axis_name)) * inv_t
     dz = _unit_bwd(z, dzh, eps_) if normalize else dzh
     return dz, None, _param_grad(dtau, tau_type, axis_name), None
 
@@ -516,32 +518,30 @@ def _info_nce_fwd(q, k, tau, v, symmetric, normalize, masked, eps, axis_name):
     qh = _unit(q, eps) if normalize else q
     kh = _unit(k, eps) if normalize else k
     kk = _gather(kh, axis_name)
-    c = qh @ kk.T  # [n, N]: local queries against every key
-    n, big_n = c.shape
-    s = c / tau
+    inv_t = 1 / tau
+    s = (qh * inv_t) @ kk.T  # [n, N]: local queries against every key, scaled
+    n, big_n = s.shape
     ok = _info_nce_ok(v, masked, n, big_n, axis_name)
     d = _diag(s, axis_name)
     lse_r = _row_lse(s, ok)
     if not symmetric:
-        return lse_r - d, (q, k, tau, v, c, lse_r, c, lse_r)
+        return lse_r - d, (q, k, tau, v, s, lse_r, s, lse_r)
     if axis_name is None:
-        c2, lse_c, d2 = c, _row_lse(s, ok, axis=0), d
+        s2, lse_c, d2 = s, _row_lse(s, ok, axis=0), d
     else:
-        c2 = kh @ _gather(qh, axis_name).T  # local keys against every query
-        s2 = c2 / tau
+        s2 = (kh * inv_t) @ _gather(qh, axis_name).T  # local keys against every query
         lse_c, d2 = _row_lse(s2, ok), _diag(s2, axis_name)
-    return 0.5 * ((lse_r - d) + (lse_c - d2)), (q, k, tau, v, c, lse_r, c2, lse_c)
+    return 0.5 * ((lse_r - d) + (lse_c - d2)), (q, k, tau, v, s, lse_r, s2, lse_c)
 
 
 def _info_nce_bwd(symmetric, normalize, masked, eps, axis_name, res, g):
     tau_type = jax.typeof(res[2])
-    (q, k, tau, v, c, lse_r, c2, lse_c, g), (eps_, half) = unshared((*res, g), eps, 0.5)
+    (q, k, tau, v, s, lse_r, s2, lse_c, g), (eps_, half) = unshared((*res, g), eps, 0.5)
     qh = _unit(q, eps_) if normalize else q
     kh = _unit(k, eps_) if normalize else k
     kk = _gather(kh, axis_name)
-    n, big_n = c.shape
+    n, big_n = s.shape
     inv_t = 1 / tau
-    s = c * inv_t
     ok = _info_nce_ok(v, masked, n, big_n, axis_name)
     self_ = _self_mask(n, big_n, axis_name)
     h = g * half if symmetric else g
@@ -552,18 +552,16 @@ def _info_nce_bwd(symmetric, normalize, masked, eps, axis_name, res, g):
     diag_g = g if (axis_name is None or not symmetric) else h
     gs = jnp.where(ok, gs, 0) - jnp.where(self_, diag_g[:, None], 0)
     dtau = jnp.sum(gs * s)
-    gs = gs * inv_t
     dqh = gs @ kk
     dkh = _scatter(gs.T @ qh, axis_name)
     if symmetric and axis_name is not None:
         qq = _gather(qh, axis_name)
-        s2 = c2 * inv_t
         gs2 = jnp.where(ok, h[:, None] * jnp.exp(s2 - lse_c[:, None]), 0)
         gs2 = gs2 - jnp.where(self_, h[:, None], 0)
         dtau = dtau + jnp.sum(gs2 * s2)
-        gs2 = gs2 * inv_t
         dkh = dkh + gs2 @ qq
         dqh = dqh + _scatter(gs2.T @ kh, axis_name)
+    dqh, dkh = dqh * inv_t, dkh * inv_t
     dq = _unit_bwd(q, dqh, eps_) if normalize else dqh
     dk = _unit_bwd(k, dkh, eps_) if normalize else dkh
     return dq, dk, _param_grad(-dtau * inv_t, tau_type, axis_name), None
@@ -691,12 +689,11 @@ def _sigmoid_fwd(x, y, t, b, v, normalize, masked, eps, axis_name):
     xh = _unit(x, eps) if normalize else x
     yh = _unit(y, eps) if normalize else y
     c = xh @ _gather(yh, axis_name).T  # [n, N]
-    a = t * c + b
     ok = _pair_ok(v, _gather(v, axis_name), masked) if masked else True
-    sp = _softplus(a)
+    sp = _softplus(t * c + b)  # fused into the sum: c is the only [n, N] buffer
     total = jnp.sum(sp if ok is True else jnp.where(ok, sp, 0), axis=1)
     # −log σ(a_ii) = softplus(a_ii) − a_ii: the diagonal's label flips sign.
-    return total - _diag(a, axis_name), (x, y, t, b, v, c)
+    return total - (t * _diag(c, axis_name) + b), (x, y, t, b, v, c)
 
 
 def _sigmoid_bwd(normalize, masked, eps, axis_name, res, g):
@@ -713,9 +710,8 @@ def _sigmoid_bwd(normalize, masked, eps, axis_name, res, g):
     ga = g[:, None] * (p - _self_mask(n, big_n, axis_name).astype(p.dtype))
     dt = jnp.sum(ga * c)
     db = jnp.sum(ga)
-    ga_t = ga * t
-    dxh = ga_t @ yy
-    dyh = _scatter(ga_t.T @ xh, axis_name)
+    dxh = (ga @ yy) * t
+    dyh = _scatter(ga.T @ xh, axis_name) * t
     dx = _unit_bwd(x, dxh, eps_) if normalize else dxh
     dy = _unit_bwd(y, dyh, eps_) if normalize else dyh
     return dx, dy, _param_grad(dt, t_type, axis_name), _param_grad(db, b_type, axis_name), None
