@@ -1,0 +1,345 @@
+"""Embedding losses: documented values and conventions, masking, shapes and errors."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxloss
+from jaxloss import reference
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def grads(f, *xs, argnums=0):
+    return jax.grad(lambda *a: jnp.sum(f(*a)), argnums=argnums)(*xs)
+
+
+# --- cosine
+
+
+def test_cosine_zero_vectors_value_and_gradient():
+    a = jnp.array([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]])
+    b = jnp.array([[1.0, 1.0], [0.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(jaxloss.cosine_similarity(a, b), [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(jaxloss.cosine_distance(a, b), [1.0, 1.0, 1.0])
+    for f in (jaxloss.cosine_similarity, jaxloss.cosine_distance):
+        ga, gb = grads(f, a, b, argnums=(0, 1))
+        np.testing.assert_array_equal(ga, np.zeros((3, 2)))
+        np.testing.assert_array_equal(gb, np.zeros((3, 2)))
+
+
+def test_cosine_epsilon_floor_gradient_has_no_projection_term():
+    a, b = jnp.array([0.1, 0.2]), jnp.array([3.0, 4.0])
+    # ‖a‖² = 0.05 < ε = 1: c = ⟨a, b⟩ / (1 · 5), ∂c/∂a = b / 5.
+    np.testing.assert_allclose(jaxloss.cosine_similarity(a, b, epsilon=1.0), 1.1 / 5)
+    np.testing.assert_allclose(
+        grads(lambda x: jaxloss.cosine_similarity(x, b, epsilon=1.0), a),
+        np.asarray(b) / 5,
+        rtol=1e-12,
+    )
+
+
+def test_cosine_where_excludes_nan_examples_and_axis_tuple():
+    a, b = (jnp.asarray(rng(1).normal(size=(4, 3, 2))) for _ in range(2))
+    a = a.at[0].set(jnp.nan)
+    where = jnp.array([False, True, True, True])
+    f = lambda x: jaxloss.cosine_distance(x, b, axis=(1, 2), where=where, reduction="mean")  # noqa: E731
+    value, g = jax.value_and_grad(f)(a)
+    want = jnp.mean(jaxloss.cosine_distance(a[1:].reshape(3, 6), b[1:].reshape(3, 6)))
+    np.testing.assert_allclose(value, want, rtol=1e-12)
+    assert np.all(np.asarray(g[0]) == 0) and np.isfinite(np.asarray(g)).all()
+
+
+def test_cosine_errors():
+    with pytest.raises(ValueError, match="cosine_similarity: predictions and targets must have"):
+        jaxloss.cosine_similarity(jnp.ones((2, 3)), jnp.ones((2, 4)))
+    with pytest.raises(ValueError, match="epsilon must be in"):
+        jaxloss.cosine_distance(jnp.ones(3), jnp.ones(3), epsilon=-1.0)
+    with pytest.raises(TypeError, match="floating dtype"):
+        jaxloss.cosine_similarity(jnp.ones(3, jnp.int32), jnp.ones(3))
+    with pytest.raises(ValueError, match="feature axis"):
+        jaxloss.cosine_similarity(jnp.ones(()), jnp.ones(()))
+
+
+def test_cosine_bf16_is_computed_in_float32():
+    a = jnp.asarray(rng(2).normal(size=(8, 16)), jnp.bfloat16)
+    out = jaxloss.cosine_similarity(a, a)
+    assert out.dtype == jnp.bfloat16
+    np.testing.assert_allclose(np.asarray(out, np.float32), 1.0, atol=1e-2)
+
+
+# --- cosine_embedding
+
+
+def test_cosine_embedding_targets_other_than_pm1_give_zero():
+    x1, x2 = jnp.ones((3, 2)), jnp.array([[1.0, -1.0], [2.0, 0.0], [0.0, 1.0]])
+    out = jaxloss.cosine_embedding(x1, x2, jnp.array([0, 2, 1]))
+    np.testing.assert_allclose(out, [0.0, 0.0, 1 - 1 / math.sqrt(2)], rtol=1e-6)
+
+
+def test_cosine_embedding_target_shape_error():
+    with pytest.raises(
+        ValueError, match=r"cosine_embedding: target must have the loss shape \(3,\)"
+    ):
+        jaxloss.cosine_embedding(jnp.ones((3, 2)), jnp.ones((3, 2)), jnp.ones((3, 2)))
+    with pytest.raises(ValueError, match="margin must be in"):
+        jaxloss.cosine_embedding(jnp.ones((3, 2)), jnp.ones((3, 2)), jnp.ones(3), margin=2.0)
+
+
+# --- triplet_margin
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, math.inf])
+def test_triplet_margin_p_norms_use_absolute_values(p):
+    a = jnp.array([[0.0, 0.0, 0.0]])
+    pos = jnp.array([[1.0, -2.0, 2.0]])
+    neg = jnp.array([[-4.0, 0.0, 0.0]])
+    dp = {1.0: 5.0, 2.0: 3.0, 3.0: 17 ** (1 / 3), math.inf: 2.0}[p]
+    out = jaxloss.triplet_margin(a, pos, neg, norm_degree=p, eps=0.0, margin=4.0)
+    np.testing.assert_allclose(out, [max(0.0, 4.0 + dp - 4.0)], rtol=1e-12)
+
+
+def test_triplet_margin_anchor_equal_positive_gradients_are_finite():
+    a = jnp.asarray(rng(3).normal(size=(5, 4)))
+    neg = a + 0.1
+    for p in (1.0, 1.5, 2.0, 3.0, math.inf):
+        for eps in (0.0, 1e-6):
+            g = grads(
+                lambda x, y, z, p=p, eps=eps: jaxloss.triplet_margin(
+                    x, y, z, norm_degree=p, eps=eps
+                ),
+                a,
+                a,
+                neg,
+                argnums=(0, 1, 2),
+            )
+            assert all(np.isfinite(np.asarray(x)).all() for x in g), (p, eps)
+
+
+def test_triplet_margin_inf_norm_ties_share_the_gradient():
+    a, pos, neg = jnp.array([[2.0, -2.0, 1.0]]), jnp.zeros((1, 3)), jnp.array([[-1.0, -5.0, -2.0]])
+    ga = grads(
+        lambda x: jaxloss.triplet_margin(x, pos, neg, norm_degree=math.inf, eps=0.0, margin=20.0), a
+    )
+    # ∂‖a‖∞/∂a = (½, -½, 0) on the tied entries; ∂‖a − n‖∞/∂a = ⅓ each (a − n = (3, 3, 3)).
+    np.testing.assert_allclose(ga, [[0.5 - 1 / 3, -0.5 - 1 / 3, -1 / 3]], rtol=1e-12)
+
+
+def test_triplet_margin_huge_inputs_p3_do_not_overflow_in_float32():
+    a = jnp.array([[1e20, 0.0]], jnp.float32)
+    out = jaxloss.triplet_margin(a, jnp.zeros((1, 2), jnp.float32), -a, norm_degree=3.0)
+    assert np.isfinite(np.asarray(out)).all()
+
+
+def test_triplet_margin_errors():
+    x = jnp.ones((2, 3))
+    with pytest.raises(ValueError, match="norm_degree must be in"):
+        jaxloss.triplet_margin(x, x, x, norm_degree=0.5)
+    with pytest.raises(TypeError, match="swap must be True or False"):
+        jaxloss.triplet_margin(x, x, x, swap=1)
+    with pytest.raises(ValueError, match="anchors and negatives must have the same shape"):
+        jaxloss.triplet_margin(x, x, jnp.ones((2, 4)))
+
+
+def test_triplet_margin_with_distance_checks_the_distance_shape():
+    x = jnp.ones((2, 3))
+    with pytest.raises(ValueError, match=r"one distance per example, shape \(2,\)"):
+        jaxloss.triplet_margin_with_distance(x, x, x, distance=lambda u, v: u - v)
+    with pytest.raises(TypeError, match="distance must be a callable"):
+        jaxloss.triplet_margin_with_distance(x, x, x, distance=2.0)
+
+
+def test_triplet_margin_with_distance_default_is_triplet_margin():
+    a, p, n = (jnp.asarray(rng(s).normal(size=(6, 4))) for s in (4, 5, 6))
+    for swap in (False, True):
+        np.testing.assert_allclose(
+            jaxloss.triplet_margin_with_distance(a, p, n, swap=swap),
+            jaxloss.triplet_margin(a, p, n, swap=swap),
+            rtol=1e-12,
+        )
+
+
+# --- elementwise
+
+
+def test_contrastive_is_hadsell_with_flipped_labels_and_no_half():
+    d = jnp.asarray(rng(7).uniform(0, 2, 10))
+    y = jnp.asarray(rng(8).integers(0, 2, 10).astype(np.float64))
+    hadsell = 0.5 * (1 - y) * d**2 + 0.5 * y * jnp.maximum(0, 1.0 - d) ** 2  # Y = 0 similar
+    np.testing.assert_allclose(jaxloss.contrastive(d, 1 - y) / 2, hadsell, rtol=1e-12)
+
+
+def test_margin_ranking_and_hinge_embedding_hinge_subgradient_is_zero():
+    g = grads(
+        lambda a, b: jaxloss.margin_ranking(a, b, jnp.array([1.0]), margin=0.5),
+        jnp.array([1.0]),
+        jnp.array([0.5]),
+        argnums=(0, 1),
+    )
+    assert float(g[0][0]) == 0.0 and float(g[1][0]) == 0.0
+    g = grads(lambda x: jaxloss.hinge_embedding(x, jnp.array([-1])), jnp.array([1.0]))
+    assert float(g[0]) == 0.0
+
+
+def test_integer_targets_and_where():
+    x = jnp.array([0.2, jnp.nan, 3.0])
+    t = jnp.array([1, -1, -1])
+    where = jnp.array([True, False, True])
+    v, g = jax.value_and_grad(
+        lambda s: jaxloss.hinge_embedding(s, t, where=where, reduction="mean")
+    )(x)
+    np.testing.assert_allclose(v, 0.1, rtol=1e-12)
+    np.testing.assert_array_equal(g, [0.5, 0.0, 0.0])
+
+
+# --- in-batch losses
+
+
+def _batch(seed=0, b=12, d=5, classes=3):
+    r = rng(seed)
+    return jnp.asarray(r.normal(size=(b, d))), jnp.asarray(r.integers(0, classes, b))
+
+
+def _brute_force_hard(e, y, margin):
+    e, y = np.asarray(e), np.asarray(y)
+    d = np.linalg.norm(e[:, None] - e[None], axis=-1)
+    out = []
+    for a in range(len(y)):
+        pos = [j for j in range(len(y)) if y[j] == y[a] and j != a]
+        neg = [j for j in range(len(y)) if y[j] != y[a]]
+        out.append(max(0.0, margin + max(d[a, pos]) - min(d[a, neg])) if pos and neg else 0.0)
+    return np.asarray(out)
+
+
+def test_batch_hard_triplet_matches_a_loop():
+    e, y = _batch(1)
+    y = y.at[0].set(7)  # an anchor with no positive: 0
+    np.testing.assert_allclose(
+        jaxloss.batch_hard_triplet(e, y, margin=0.7), _brute_force_hard(e, y, 0.7), rtol=1e-12
+    )
+    assert float(jaxloss.batch_hard_triplet(e, y)[0]) == 0.0
+
+
+def test_batch_all_triplet_mean_is_over_active_triplets():
+    e, y = _batch(2)
+    en, yn = np.asarray(e), np.asarray(y)
+    d = np.linalg.norm(en[:, None] - en[None], axis=-1)
+    terms = [
+        max(0.0, 1.0 + d[a, p] - d[a, n])
+        for a in range(12)
+        for p in range(12)
+        for n in range(12)
+        if yn[p] == yn[a] and p != a and yn[n] != yn[a]
+    ]
+    terms = np.asarray(terms)
+    np.testing.assert_allclose(
+        jaxloss.batch_all_triplet(e, y, reduction="sum"), terms.sum(), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        jaxloss.batch_all_triplet(e, y, reduction="mean"),
+        terms.sum() / np.sum(terms > 0),
+        rtol=1e-12,
+    )
+
+
+def test_batch_all_no_active_triplet_mean_is_zero_with_zero_gradient():
+    e = jnp.array([[0.0, 0.0], [0.0, 0.1], [10.0, 0.0], [10.0, 0.1]])
+    y = jnp.array([0, 0, 1, 1])
+    v, g = jax.value_and_grad(lambda x: jaxloss.batch_all_triplet(x, y, reduction="mean"))(e)
+    assert float(v) == 0.0 and not np.any(np.asarray(g))
+
+
+@pytest.mark.parametrize("name", ["batch_hard_triplet", "batch_all_triplet", "circle"])
+def test_where_removes_examples_from_the_batch(name):
+    e, y = _batch(3)
+    f = getattr(jaxloss, name)
+    keep = np.ones(12, bool)
+    keep[[2, 5]] = False
+    dirty = e.at[2].set(jnp.nan).at[5].set(jnp.inf)
+    v, g = jax.value_and_grad(lambda x: f(x, y, where=jnp.asarray(keep), reduction="sum"))(dirty)
+    v2, g2 = jax.value_and_grad(lambda x: f(x, y[keep], reduction="sum"))(e[keep])
+    np.testing.assert_allclose(v, v2, rtol=1e-12)
+    np.testing.assert_allclose(g[keep], g2, rtol=1e-10, atol=1e-14)
+    assert not np.any(np.asarray(g[~keep]))
+
+
+@pytest.mark.parametrize("name", ["batch_hard_triplet", "batch_all_triplet", "circle", "npairs"])
+def test_leading_axes_are_independent_batches(name):
+    r = rng(4)
+    e = jnp.asarray(r.normal(size=(2, 3, 7, 4)))
+    e = e / jnp.linalg.norm(e, axis=-1, keepdims=True)
+    y = jnp.asarray(r.integers(0, 3, (2, 3, 7)))
+    f = getattr(jaxloss, name)
+    args = (
+        (lambda x, lab: (x, x[..., ::-1, :], lab))
+        if name == "npairs"
+        else (lambda x, lab: (x, lab))
+    )
+    out = f(*args(e, y))
+    assert out.shape == (2, 3, 7)
+    np.testing.assert_allclose(out[1, 2], f(*args(e[1, 2], y[1, 2])), rtol=1e-12)
+
+
+def test_mining_gradients_at_coincident_embeddings_are_finite():
+    e = jnp.array([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [2.0, 0.0]])
+    y = jnp.array([0, 0, 1, 1])
+    for name in ("batch_hard_triplet", "batch_all_triplet"):
+        for metric in ("euclidean", "squared_euclidean", "cosine"):
+            for soft in (False, True):
+                g = grads(
+                    lambda x, n=name, m=metric, s=soft: getattr(jaxloss, n)(x, y, metric=m, soft=s),
+                    e,
+                )
+                assert np.isfinite(np.asarray(g)).all(), (name, metric, soft)
+    g = grads(lambda x: jaxloss.circle(x, y), e / jnp.sqrt(2.0))
+    assert np.isfinite(np.asarray(g)).all()
+
+
+def test_batch_all_soft_and_hinge_match_the_reference_on_a_larger_batch():
+    e, y = _batch(5, b=64, d=8, classes=5)
+    for soft in (False, True):
+        for reduction in ("none", "mean"):
+
+            def f(x, s=soft, r=reduction):
+                return jaxloss.batch_all_triplet(x, y, soft=s, reduction=r)
+
+            def fr(x, s=soft, r=reduction):
+                return reference.batch_all_triplet(x, y, soft=s, reduction=r)
+
+            np.testing.assert_allclose(f(e), fr(e), rtol=1e-10)
+            np.testing.assert_allclose(grads(f, e), grads(fr, e), rtol=1e-9, atol=1e-12)
+
+
+def test_npairs_default_labels_are_the_pair_index():
+    a, p = (jnp.asarray(rng(s).normal(size=(6, 3))) for s in (6, 7))
+    logits = np.asarray(a @ p.T)
+    want = -np.diag(logits - np.log(np.exp(logits).sum(1, keepdims=True)))
+    np.testing.assert_allclose(jaxloss.npairs(a, p), want, rtol=1e-12)
+    np.testing.assert_allclose(jaxloss.npairs(a, p, jnp.arange(6)), want, rtol=1e-12)
+
+
+def test_mining_errors():
+    e = jnp.ones((4, 3))
+    with pytest.raises(ValueError, match="metric must be one of"):
+        jaxloss.batch_hard_triplet(e, jnp.zeros(4, jnp.int32), metric="manhattan")
+    with pytest.raises(TypeError, match="labels must have an integer dtype"):
+        jaxloss.batch_all_triplet(e, jnp.zeros(4))
+    with pytest.raises(ValueError, match=r"labels must have shape \(4,\)"):
+        jaxloss.circle(e, jnp.zeros(3, jnp.int32))
+    with pytest.raises(ValueError, match="at least a 2-D array"):
+        jaxloss.batch_hard_triplet(jnp.ones(3), jnp.zeros((), jnp.int32))
+    with pytest.raises(ValueError, match="gamma must be in"):
+        jaxloss.circle(e, jnp.zeros(4, jnp.int32), gamma=0.0)
+
+
+def test_soft_margin_default_is_zero():
+    e, y = _batch(8)
+    np.testing.assert_allclose(
+        jaxloss.batch_hard_triplet(e, y, soft=True),
+        jaxloss.batch_hard_triplet(e, y, soft=True, margin=0.0),
+    )
