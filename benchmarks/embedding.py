@@ -455,7 +455,7 @@ def mining_rows(
             if "reference" in row.times or "not run" not in row.skipped.get("reference", ""):
                 break
     if missing:
-        runner.warn(f"mining: not in the catalogue (yet): {', '.join(missing)}")
+        runner.warn(f"mining: not in the catalogue (yet): {', '.join(dict.fromkeys(missing))}")
     return rows
 
 
