@@ -58,7 +58,7 @@ def available(name: str) -> bool:
 def test_every_example_is_known_to_the_demo():
     scripts = {p.stem for p in EXAMPLES_DIR.glob("*.py")}
     assert scripts <= {e.name for e in EXAMPLES}
-    assert {"robust_regression", "imbalanced_classification"} <= scripts
+    assert {"robust_regression", "imbalanced_classification", "metric_learning"} <= scripts
 
 
 def test_robust_regression(tmp_path):
@@ -121,19 +121,16 @@ def test_imbalanced_classification(tmp_path):
     assert len(per_class) == 10 and all(0.0 <= v <= 1.0 for v in per_class)
 
 
-@pytest.mark.skipif(
-    not available("metric_learning") or not hasattr(jaxloss, "supervised_contrastive"),
-    reason="example 3 lands with the embedding losses",
-)
 def test_metric_learning(tmp_path):
     line, r = run_example("metric_learning", tmp_path)
-    assert line.startswith("metric_learning: retrieval accuracy ")
+    assert line.startswith("metric_learning: retrieval accuracy (recall@1) untrained ")
     accuracy = r["retrieval_accuracy"]
     assert set(accuracy) >= {"triplet_margin", "batch_hard_triplet", "supervised_contrastive"}
-    # Every trained embedding retrieves same-digit neighbours far above chance (10 %) and
-    # above the untrained network it started from.
+    # Every trained 2-D embedding retrieves same-digit neighbours far above chance (10 %)
+    # and far above the untrained network it started from (about 0.25).
+    assert r["untrained_accuracy"] < 0.4
     for name, value in accuracy.items():
-        assert value > max(0.5, r["untrained_accuracy"]), name
+        assert value > 0.7, (name, accuracy)
 
 
 @pytest.mark.skipif(
