@@ -305,7 +305,9 @@ def cosine_distance(
 
 # --- cosine_embedding
 
-_TORCH_EPS = 1e-12  # PyTorch's EPSILON added to each squared magnitude
+# PyTorch's EPSILON added to each squared magnitude: a float32 constant in ATen, also for
+# float64 inputs (1e-12 rounded to float32).
+_TORCH_EPS = 9.999999960041972e-13
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3,))

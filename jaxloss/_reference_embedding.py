@@ -53,8 +53,8 @@ def cosine_distance(predictions, targets, *, epsilon=0.0, axis=-1, weights=None,
 
 def _cosine_embedding(x1, x2, t, margin):
     # PyTorch's formula.
-    m1 = jnp.sum(x1 * x1, axis=-1) + 1e-12
-    m2 = jnp.sum(x2 * x2, axis=-1) + 1e-12
+    m1 = jnp.sum(x1 * x1, axis=-1) + E._TORCH_EPS
+    m2 = jnp.sum(x2 * x2, axis=-1) + E._TORCH_EPS
     c = jnp.sum(x1 * x2, axis=-1) / jnp.sqrt(m1 * m2)
     return jnp.where(t == 1, 1 - c, 0) + jnp.where(t == -1, jnp.maximum(c - margin, 0), 0)
 
