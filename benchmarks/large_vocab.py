@@ -43,7 +43,7 @@ import time
 import numpy as np
 
 VARIANTS = ("naive", "jaxloss", "torch_chunked", "torch_chunked_1024", "torch_reference")
-DEFAULT = ("naive", "jaxloss", "torch_chunked", "torch_chunked_1024")
+DEFAULT = ("jaxloss", "torch_chunked_1024", "naive", "torch_chunked")
 SLICE = 4096  # dW columns kept for the gradient comparison
 
 
@@ -93,6 +93,8 @@ def _child_jax(variant, args, out_npz):
     compiled = f.lower(h, w).compile()
     compile_s = time.perf_counter() - t0
     temp = compiled.memory_analysis().temp_size_in_bytes
+    # Printed now, so that a run killed later (out of memory) still reports it.
+    print("TEMP " + json.dumps({"temp_mib": temp / 2**20}), flush=True)
     value, (dh, dw) = jax.block_until_ready(compiled(h, w))
     times = []
     for _ in range(args.reps):
@@ -174,6 +176,8 @@ def main():
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--torch-reps", type=int, default=1,
                    help="timed runs of torch's auto-chunked path (slow on CPU)")  # fmt: skip
+    p.add_argument("--timeout", type=float, default=600,
+                   help="seconds per variant; a variant past it is reported as such")  # fmt: skip
     p.add_argument("--variants", default=",".join(DEFAULT),
                    help=f"comma-separated, of {', '.join(VARIANTS)}")  # fmt: skip
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
@@ -187,6 +191,7 @@ def main():
             args.variants = "naive,jaxloss"
     if args.child:
         return _child(args)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
 
     variants = [v for v in args.variants.split(",") if v]
     results, grads = {}, {}
@@ -200,29 +205,42 @@ def main():
             cmd += ["--block-size", str(args.block_size)]
         print(f"[{variant}] running ...", flush=True)
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
-        if proc.returncode or not line:
-            print(proc.stdout[-2000:], proc.stderr[-4000:], flush=True)
-            results[variant] = {"error": (proc.stderr or proc.stdout)[-500:]}
-            continue
-        r = json.loads(line[0][7:])
-        r["median_s"] = statistics.median(r["times_s"])
-        r["wall_s"] = time.perf_counter() - t0
-        with np.load(npz) as z:
-            grads[variant] = {k: z[k] for k in z.files}
-        os.remove(npz)
-        results[variant] = r
-        print(f"[{variant}] {r['median_s']:.2f} s, temp {r['temp_mib']} MiB, "
-              f"peak RSS {r['peak_rss_mib']:.0f} MiB", flush=True)  # fmt: skip
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+            stdout, stderr, rc = proc.stdout, proc.stderr, proc.returncode
+        except subprocess.TimeoutExpired as e:
+            stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+            stderr, rc = f"timed out after {args.timeout:.0f} s", "timeout"
+        line = [x for x in stdout.splitlines() if x.startswith("RESULT ")]
+        if rc or not line:
+            temp = [x for x in stdout.splitlines() if x.startswith("TEMP ")]
+            why = "killed (out of memory?)" if rc == -9 else f"exit {rc}"
+            results[variant] = {"error": f"{why}: {stderr[-300:]}".strip(),
+                                "wall_s": time.perf_counter() - t0,
+                                **(json.loads(temp[0][5:]) if temp else {})}  # fmt: skip
+            print(f"[{variant}] {results[variant]['error']}", flush=True)
+        else:
+            r = json.loads(line[0][7:])
+            r["median_s"] = statistics.median(r["times_s"])
+            r["wall_s"] = time.perf_counter() - t0
+            with np.load(npz) as z:
+                grads[variant] = {k: z[k] for k in z.files}
+            os.remove(npz)
+            results[variant] = r
+            print(f"[{variant}] {r['median_s']:.2f} s, temp {r['temp_mib']} MiB, "
+                  f"peak RSS {r['peak_rss_mib']:.0f} MiB", flush=True)  # fmt: skip
+        _write(args, results, grads)  # after each variant: a stopped run keeps its rows
+
+
+def _write(args, results, grads):
     base = results.get("naive", {})
     for variant, r in results.items():
+        if base.get("temp_mib") and r.get("temp_mib") is not None:
+            r["temp_vs_naive"] = r["temp_mib"] / base["temp_mib"]
         if "error" in r:
             continue
         if "median_s" in base:
             r["time_vs_naive"] = r["median_s"] / base["median_s"]
-        if base.get("temp_mib") and r.get("temp_mib") is not None:
-            r["temp_vs_naive"] = r["temp_mib"] / base["temp_mib"]
         if "naive" in grads:
             g, ref = grads[variant], grads["naive"]
             r["value_rel_error"] = _rel_error(g["value"], ref["value"])
@@ -247,7 +265,6 @@ def main():
         json.dump({"meta": meta, "results": results}, f, indent=2)
     with open(args.out + ".md", "w") as f:
         f.write(_table(meta, results))
-    print(_table(meta, results))
 
 
 def _fmt(x, spec):
@@ -271,7 +288,9 @@ def _table(meta, results):
     ]
     for name, r in results.items():
         if "error" in r:
-            rows.append(f"| {name} | failed: {r['error'][-80:]!r} | | | | | | | |")
+            rows.append(f"| {name} | {_fmt(r.get('temp_mib'), '.1f')} "
+                        f"| {_fmt(r.get('temp_vs_naive'), '.4f')} | – | – "
+                        f"| {r['error'][:60]} (after {r['wall_s']:.0f} s) | | | |")  # fmt: skip
             continue
         rows.append(
             f"| {name} | {_fmt(r.get('temp_mib'), '.1f')} | {_fmt(r.get('temp_vs_naive'), '.4f')} "
