@@ -208,8 +208,9 @@ def cosine_similarity(
 
     (and symmetrically for ``b``). ``epsilon`` floors the *squared* norms, as in
     optax; PyTorch's ``eps`` floors the norms, so PyTorch's ``eps`` is
-    ``epsilon = eps**2`` here. Below the floor the norm is a constant and the
-    projection term vanishes. A zero vector with ``epsilon = 0`` (optax's default,
+    ``epsilon = eps**2`` here (same values). Below the floor the norm is a
+    constant and the projection term vanishes (PyTorch clamps under ``no_grad``
+    and keeps it). A zero vector with ``epsilon = 0`` (optax's default,
     where optax gives NaN) has cosine similarity **0** (cosine distance **1**), and
     the gradient with respect to the zero vector is taken as 0; the other input's
     gradient is then 0 as well.
@@ -269,8 +270,9 @@ def cosine_distance(
 
     (and symmetrically for ``b``). ``epsilon`` floors the *squared* norms, as in
     optax; PyTorch's ``eps`` floors the norms, so PyTorch's ``eps`` is
-    ``epsilon = eps**2`` here. Below the floor the norm is a constant and the
-    projection term vanishes. A zero vector with ``epsilon = 0`` (optax's default,
+    ``epsilon = eps**2`` here (same values). Below the floor the norm is a
+    constant and the projection term vanishes (PyTorch clamps under ``no_grad``
+    and keeps it). A zero vector with ``epsilon = 0`` (optax's default,
     where optax gives NaN) has cosine similarity **0** (cosine distance **1**), and
     the gradient with respect to the zero vector is taken as 0; the other input's
     gradient is then 0 as well.
