@@ -101,7 +101,9 @@ def test_dice_family_matches_optax_dice_loss(name, ours, theirs, shape, dtype):
     ours = {k: jnp.asarray(v, dtype) if k == "class_weights" else v for k, v in ours.items()}
     loss = getattr(jaxloss, name)
     args = (jnp.asarray(z), jnp.asarray(t))
-    for reduction, peer_reduce in (("none", None), ("mean", jnp.mean), ("sum", jnp.sum)):
+    reductions = (("none", None), ("mean", jnp.mean), ("sum", jnp.sum))
+    # float32 repeats the per-example comparison only (runtime: the reductions are shared code).
+    for reduction, peer_reduce in reductions if dtype == "float64" else reductions[:1]:
         per_example = loss(*args, **ours).shape
         cot = _cotangent(per_example) if reduction == "none" else 1.0
 
