@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from jaxloss import catalogue
 from jaxloss._cli import main
 
@@ -54,3 +56,13 @@ def test_python_dash_m_runs_the_same_command():
         check=True,
     )
     assert len(json.loads(done.stdout)["losses"]) == len(catalogue.ENTRIES)
+
+
+def test_help_lists_the_three_commands(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("list", "verify", "demo"):
+        assert command in out
+    assert "train the optax examples on real data" in out
