@@ -50,6 +50,10 @@ _K = 4 / math.pi**2
 _UNIT = (0.0, 0.0, 1.0, 1.0)  # the box excluded entries are replaced by
 
 
+def _transposed(kind):
+    return kind != "giou"
+
+
 def _safe(den):
     """A denominator, with an exact 0 replaced by 1 (see the module docstring)."""
     return jnp.where(den == 0, 1, den)
@@ -70,10 +74,18 @@ def _min_share(a, b):
     return jnp.where(a < b, 1.0, jnp.where(a == b, 0.5, 0.0)).astype(a.dtype)
 
 
-def _forward(p, t, kind, eps):
-    """The loss and the intermediates the rule needs, from the boxes."""
-    x1, y1, x2, y2 = (p[..., i] for i in range(4))
-    X1, Y1, X2, Y2 = (t[..., i] for i in range(4))
+def _forward(p, t, kind, eps, aspect_term=True):
+    """The loss and the intermediates the rule needs, from the boxes (without CIoU's
+    aspect term when ``aspect_term`` is False: the backward pass saves it instead)."""
+    # Layout, measured on CPU at [1M, 4] (jit(value_and_grad(mean))): DIoU/CIoU run
+    # 1.5x faster with the coordinates moved to the front first, GIoU 2.5x faster
+    # slicing the [..., 4] layout directly inside its fusions.
+    if _transposed(kind):
+        x1, y1, x2, y2 = jnp.moveaxis(p, -1, 0)
+        X1, Y1, X2, Y2 = jnp.moveaxis(t, -1, 0)
+    else:
+        x1, y1, x2, y2 = (p[..., i] for i in range(4))
+        X1, Y1, X2, Y2 = (t[..., i] for i in range(4))
     iw = jnp.minimum(x2, X2) - jnp.maximum(x1, X1)
     ih = jnp.minimum(y2, Y2) - jnp.maximum(y1, Y1)
     overlap = (iw > 0) & (ih > 0)
@@ -104,7 +116,7 @@ def _forward(p, t, kind, eps):
     distance = (dx * dx + dy * dy) / diag
     v.update(dx=dx, dy=dy, diag_raw=diag_raw, diag=diag, distance=distance)
     loss = 1 - iou + distance
-    if ciou:
+    if ciou and aspect_term:
         dtheta = _atan_ratio(w2, h2) - _atan_ratio(w1, h1)
         aspect = _K * dtheta * dtheta
         # torchvision computes α under no_grad: a constant in every derivative
@@ -123,7 +135,11 @@ def _box(p, t, kind, eps):
 
 
 def _box_fwd(p, t, kind, eps):
-    return _forward(p, t, kind, eps)[0], (p, t)
+    loss, v = _forward(p, t, kind, eps)
+    if not kind.startswith("ciou"):
+        return loss, (p, t)
+    # CIoU saves α and α·Δθ (two per-box numbers) rather than recompute the arctans.
+    return loss, (p, t, v["alpha"], v["alpha"] * v["dtheta"])
 
 
 def _angle_grads(w, h):
@@ -133,16 +149,16 @@ def _angle_grads(w, h):
 
 
 def _box_bwd(kind, eps, res, g):
-    (p, t), (e,) = unshared(res, eps)
-    _, v = _forward(p, t, kind, e)
+    (p, t, *aspect), (e,) = unshared(res, eps)
+    _, v = _forward(p, t, kind, e, aspect_term=False)
     x1, y1, x2, y2 = v["x1"], v["y1"], v["x2"], v["y2"]
     X1, Y1, X2, Y2 = v["X1"], v["Y1"], v["X2"], v["Y2"]
     # ℓ = 1 − IoU + (GIoU: enclosure | DIoU, CIoU: distance [+ α v]), IoU = |I| / (|U| + ε).
     g_iou = -g
     g_aspect = None
-    if kind.startswith("ciou"):
-        alpha = v["alpha"]
-        g_aspect = g * alpha
+    if aspect:
+        alpha, alpha_dtheta = aspect
+        g_aspect = g * alpha_dtheta  # g α Δθ
         if kind == "ciou_alpha":
             # α v = v² / (1 − IoU + v + ε): ∂/∂v = α(2 − α), ∂/∂IoU = α².
             g_aspect = g_aspect * (2 - alpha)
@@ -170,7 +186,7 @@ def _box_bwd(kind, eps, res, g):
     g_w2, g_h2 = g_union * h2, g_union * w2
     if g_aspect is not None:
         # v = (4/π²)(θ' − θ)², θ = atan(w / h).
-        g_theta = 2 * _K * g_aspect * v["dtheta"]
+        g_theta = 2 * _K * g_aspect
         aw, ah = _angle_grads(w1, h1)
         bw, bh = _angle_grads(w2, h2)
         g_w1, g_h1 = g_w1 - g_theta * aw, g_h1 - g_theta * ah
@@ -194,7 +210,12 @@ def _box_bwd(kind, eps, res, g):
 
     gx1, gx2, gX1, gX2 = side(x1, x2, X1, X2, g_iw, g_cw, g_w1, g_w2, g_dx)
     gy1, gy2, gY1, gY2 = side(y1, y2, Y1, Y2, g_ih, g_ch, g_h1, g_h2, g_dy)
-    return jnp.stack([gx1, gy1, gx2, gy2], axis=-1), jnp.stack([gX1, gY1, gX2, gY2], axis=-1)
+    if not _transposed(kind):
+        return jnp.stack([gx1, gy1, gx2, gy2], -1), jnp.stack([gX1, gY1, gX2, gY2], -1)
+    return (
+        jnp.moveaxis(jnp.stack([gx1, gy1, gx2, gy2]), 0, -1),
+        jnp.moveaxis(jnp.stack([gX1, gY1, gX2, gY2]), 0, -1),
+    )
 
 
 _box.defvjp(_box_fwd, _box_bwd)

@@ -20,11 +20,12 @@ and is left out of ``"mean"``; ``"mean"`` is the mean over the lists that have
 at least one valid item, whatever the number of pairs in them (rax's pairwise
 losses average over pairs instead: see docs/ranking.md).
 
-The rules are O(list_size²) for the pairwise losses, in one fused pass forward
-and one backward, with no [lists, items, items] array stored: the backward pass
-folds the two sums over pairs (as the first and as the second item) into one row
-sum. ListMLE sorts each list by its labels once and saves the permutation and
-the suffix log-normalisers.
+The rules are O(list_size²), in fused passes over the item pairs that store no
+[lists, items, items] array: the pairwise backward pass folds the two sums over
+pairs (as the first and as the second item) into one row sum; ListMLE finds each
+item's normaliser (the items drawn after it) from label comparisons, without
+sorting (on CPU, sorting [4096, 64] lists and a cumulative log-sum-exp cost more
+than the O(list_size²) passes).
 """
 
 from __future__ import annotations
@@ -413,19 +414,19 @@ pairwise_hinge.__doc__ = (
 # --- listmle
 
 
-def _sorted_by_labels(s, y):
-    """Per list: the permutation that sorts the labels in decreasing order (stable: ties
-    keep their order in the list; NaN labels, i.e. padding, go last), the sorted scores
-    and which sorted positions hold a valid item."""
-    perm = jnp.argsort(-y, axis=-1, stable=True)
-    ss = jnp.take_along_axis(s, perm, axis=-1)
-    valid = ~jnp.isnan(jnp.take_along_axis(y, perm, axis=-1))
-    return perm, ss, valid
-
-
-def _unsort(x, perm):
-    """The inverse of ``take_along_axis(·, perm)`` along the last axis."""
-    return jnp.put_along_axis(jnp.zeros_like(x), perm, x, axis=-1, inplace=False)
+def _drawn_after(y, transpose=False):
+    """``[..., i, k]``: item k is still undrawn when item i is drawn (k = i included): a
+    lower label, or an equal label at or after i's position (ties keep the list order).
+    Padding items (NaN labels) are in no row but their own, which keeps every
+    normaliser finite. ``transpose``: the same relation with k in the rows, ``[..., k, i]``."""
+    shape = (*y.shape, y.shape[-1])
+    row = jax.lax.broadcasted_iota(jnp.int32, shape, len(shape) - 2)
+    col = jax.lax.broadcasted_iota(jnp.int32, shape, len(shape) - 1)
+    if transpose:  # k in the rows: k drawn at or after i
+        yk, yi = y[..., :, None], y[..., None, :]
+        return (yk < yi) | ((yk == yi) & (row >= col))
+    yi, yk = y[..., :, None], y[..., None, :]
+    return (yk < yi) | ((yk == yi) & (col >= row)) | (row == col)
 
 
 @jax.custom_vjp
@@ -434,34 +435,30 @@ def _listmle(s, y, w):
 
 
 def _listmle_fwd(s, y, w):
-    perm, ss, valid = _sorted_by_labels(s, y)
-    # Padding positions (all at the end) get the lowest finite score: no mass in any
-    # valid position's normaliser, and finite arithmetic everywhere.
-    lowest = jnp.finfo(s.dtype).min
-    lse = jax.lax.cumlogsumexp(jnp.where(valid, ss, lowest), axis=s.ndim - 1, reverse=True)
-    terms = jnp.where(valid, lse - ss, 0)
+    rows = _drawn_after(y)
+    sk = s[..., None, :]
+    # lse_i = log Σ_{k undrawn at i} e^{s_k}, shifted by the row's maximum (no overflow,
+    # no underflow: the sum lies in [1, list_size]).
+    m = jax.lax.stop_gradient(jnp.max(jnp.where(rows, sk, -jnp.inf), axis=-1))
+    lse = m + jnp.log(jnp.sum(jnp.where(rows, jnp.exp(sk - m[..., None]), 0), axis=-1))
+    terms = jnp.where(jnp.isnan(y), 0, lse - s)
     if w is not None:
-        terms = jnp.take_along_axis(w, perm, axis=-1) * terms
-    return jnp.sum(terms, axis=-1), (s, y, w, perm, lse)
+        terms = w * terms
+    return jnp.sum(terms, axis=-1), (s, y, w, lse)
 
 
 def _listmle_bwd(res, g):
-    s, y, w, perm, lse = res
+    s, y, w, lse = res
     (s, y, lse), _ = unshared((s, y, lse))
-    ss = jnp.take_along_axis(s, perm, axis=-1)
-    valid = ~jnp.isnan(jnp.take_along_axis(y, perm, axis=-1))
-    a = valid.astype(s.dtype)
-    if w is not None:
-        a = a * jnp.take_along_axis(w, perm, axis=-1)
-    # ∂ℓ/∂s_(k) = −a_k + e^{s_(k)} Σ_{r ≤ k} a_r e^{−lse_r}, the sum in the log domain:
-    # L_k = log Σ_{r ≤ k} a_r e^{−lse_r} (no underflow for any spread of the scores).
-    log_a = jnp.where(a > 0, jnp.log(jnp.where(a > 0, a, 1)) - lse, -jnp.inf)
-    cum = jax.lax.cumlogsumexp(log_a, axis=s.ndim - 1)
-    ge = g[..., None]
-    ds = _unsort(jnp.where(valid, ge * (jnp.exp(ss + cum) - a), 0), perm)
-    dw = None
-    if w is not None:
-        dw = _unsort(jnp.where(valid, ge * (lse - ss), 0), perm)
+    valid = ~jnp.isnan(y)
+    a = valid.astype(s.dtype) if w is None else jnp.where(valid, w, 0)
+    # ∂ℓ/∂s_k = −a_k + Σ_{i: k undrawn at i} a_i e^{s_k − lse_i}, as a row sum over i
+    # (rows of the transposed relation: k drawn at or after i).
+    after = _drawn_after(y, transpose=True)
+    p = jnp.exp(s[..., :, None] - lse[..., None, :])
+    ds = jnp.sum(jnp.where(after, a[..., None, :] * p, 0), axis=-1) - a
+    ds = jnp.where(valid, g[..., None] * ds, 0)
+    dw = None if w is None else jnp.where(valid, g[..., None] * (lse - s), 0)
     return ds, None, dw
 
 

@@ -60,12 +60,13 @@ def pairwise_hinge(scores, labels, *, margin=1.0, where=None, weights=None, redu
 def _listmle(s, y, w):
     valid = ~jnp.isnan(y)
     n = s.shape[-1]
-    pos = jnp.arange(n)
+    eye = jnp.broadcast_to(jnp.eye(n, dtype=bool), (*s.shape, n))
+    later = jnp.broadcast_to(jnp.arange(n)[None, :] >= jnp.arange(n)[:, None], eye.shape)
     yi, yk = y[..., :, None], y[..., None, :]
     # k is drawn at or after i: a lower label, or an equal one at or after i's position.
-    below = (yk < yi) | ((yk == yi) & (pos[None, :] >= pos[:, None]))
+    below = (yk < yi) | ((yk == yi) & later)
     # Each row holds at least its own item, so every normaliser is finite.
-    rows = (below & valid[..., None, :]) | jnp.eye(n, dtype=bool)
+    rows = (below & valid[..., None, :]) | eye
     s_rows = jnp.broadcast_to(s[..., None, :], rows.shape)
     lse = jax.nn.logsumexp(jnp.where(rows, s_rows, -jnp.inf), axis=-1)
     terms = jnp.where(valid, lse - s, 0)
