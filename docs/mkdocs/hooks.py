@@ -260,8 +260,10 @@ def on_files(files: Files, config: Any) -> Files:
         page = _family_page(family, members, guides, drawn)
         files.append(File.generated(config, f"catalogue/{_slug(family)}.md", content=page))
     files.append(File.generated(config, "catalogue/index.md", content=_overview(families, entries)))
+    _BENCHMARK_PLOTS.clear()
     for name, png in _benchmark_plots().items():
         files.append(File.generated(config, f"img/benchmarks/{name}.png", content=png))
+        _BENCHMARK_PLOTS.add(name)
     return files
 
 
@@ -285,6 +287,9 @@ def _peer_table() -> str:
             + f" | {_cell(p.other or '—')} |"
         )
     return "\n".join(rows)
+
+
+_BENCHMARK_PLOTS: set[str] = set()  # the result files on_files could plot
 
 
 def _benchmark_files() -> list[Path]:
@@ -342,8 +347,10 @@ def _benchmark_sections() -> str:
         text = path.with_suffix(".md").read_text(encoding="utf-8")
         # The result file's headings move one level down under this page's section.
         text = re.sub(r"^(#+) ", lambda m: "#" + m.group(1) + " ", text, flags=re.MULTILINE)
-        out += [f"## `{path.stem}`", "", f"![{path.stem} ratios](img/benchmarks/{path.stem}.png)"]
-        out += ["", f"Raw timings: `benchmarks/results/{path.name}`.", "", text, ""]
+        out += [f"## `{path.stem}`", ""]
+        if path.stem in _BENCHMARK_PLOTS:  # result files of another layout get no plot
+            out += [f"![{path.stem} ratios](img/benchmarks/{path.stem}.png)", ""]
+        out += [f"Raw timings: `benchmarks/results/{path.name}`.", "", text, ""]
     return "\n".join(out)
 
 

@@ -125,7 +125,8 @@ def render(name: str) -> tuple[str, bytes | None, str]:
 
 def render_all(names: list[str]) -> list[tuple[str, bytes | None, str]]:
     """Renders in worker processes, one per usable CPU (up to 4)."""
-    workers = min(len(names), 4, len(os.sched_getaffinity(0)))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = min(len(names), 4, cpus or 1)
     if not names:
         return []
     if workers <= 1:
