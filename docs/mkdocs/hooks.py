@@ -135,7 +135,8 @@ def _peers(entry) -> str:
     for lib, label in (("torch", "PyTorch"), ("optax", "optax"), ("keras", "Keras")):
         name = getattr(entry.peers, lib)
         if name:
-            parts.append(f"{label} `{PEER_PREFIX[lib]}{name}`")
+            prefix = "" if "." in name.split()[0] else PEER_PREFIX[lib]
+            parts.append(f"{label} `{prefix}{name}`")
     if entry.peers.other:
         parts.append(entry.peers.other)
     return " · ".join(parts) or "—"
@@ -202,6 +203,7 @@ def _family_page(family: str, entries, guides: dict[str, str], drawn: dict[str, 
             f"::: jaxloss.{e.name}",
             "    options:",
             "      show_root_heading: false",
+            "      show_root_toc_entry: false",
             "      heading_level: 3",
             "",
         ]
