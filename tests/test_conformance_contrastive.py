@@ -32,11 +32,24 @@ def _t(x, grad=True):
     return torch.tensor(np.asarray(x), requires_grad=grad)
 
 
-def _jax_value_and_grads(f, args, argnums, reduction):
-    out = f(*args, reduction=reduction)
-    cot = jnp.linspace(0.5, 1.5, out.size, dtype=out.dtype).reshape(out.shape)
-    grads = jax.grad(lambda *a: jnp.sum(f(*a, reduction=reduction) * cot), argnums)(*args)
-    return out, grads, np.asarray(cot)
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def _jax_value_and_grads(f, args, argnums):
+    """Per reduction: the value, the gradients under a fixed cotangent, and the cotangent
+    (one jitted function for the three)."""
+
+    def run(*args):
+        out = {}
+        for reduction in REDUCTIONS:
+            value = f(*args, reduction=reduction)
+            cot = jnp.linspace(0.5, 1.5, value.size, dtype=value.dtype).reshape(value.shape)
+            grads = jax.grad(lambda *a, r=reduction, c=cot: jnp.sum(f(*a, reduction=r) * c),
+                             argnums)(*args)  # fmt: skip
+            out[reduction] = (value, grads, cot)
+        return out
+
+    return jax.tree.map(np.asarray, jax.jit(run)(*args))
 
 
 def _torch_grads(out, cot, leaves):
@@ -66,19 +79,22 @@ def test_ntxent_matches_optax(dtype, seed):
     labels = jnp.asarray(rng.permutation([0, 0, 1, 1, 1, 2, 3, 3, 4, 5]), jnp.int32)
     tau = jnp.asarray(dtype(0.07 + 0.3 * seed))
 
-    def ours(z, t):
-        return jaxloss.ntxent(z, labels, t, reduction="mean")
+    @jax.jit
+    def run(z, t):
+        ours = jax.value_and_grad(lambda z, t: jaxloss.ntxent(z, labels, t, reduction="mean"),
+                                  (0, 1))(z, t)  # fmt: skip
+        theirs = jax.value_and_grad(lambda z, t: _optax_ntxent(z, labels, t), (0, 1))(z, t)
+        per = jaxloss.ntxent(z, labels, t)
+        return ours, theirs, per, jaxloss.ntxent(z, labels, t, reduction="sum")
 
-    got = jax.jit(jax.value_and_grad(ours, (0, 1)))(z, tau)
-    want = jax.jit(jax.value_and_grad(lambda z, t: _optax_ntxent(z, labels, t), (0, 1)))(z, tau)
+    got, want, per, total = jax.tree.map(np.asarray, run(z, tau))
     _close(got[0], want[0], dtype)
     _close(got[1][0], want[1][0], dtype)
     _close(got[1][1], want[1][1], dtype)
     # "sum" and "none" are the pair-count-weighted pieces of optax's mean
     pairs = np.asarray([np.sum(labels == labels[i]) - 1 for i in range(n)])
-    per = np.asarray(jaxloss.ntxent(z, labels, tau))
     _close(np.sum(per) / pairs.sum(), want[0], dtype)
-    _close(jaxloss.ntxent(z, labels, tau, reduction="sum"), float(want[0]) * pairs.sum(), dtype)
+    _close(total, float(want[0]) * pairs.sum(), dtype)
 
 
 # --- info_nce vs CLIP's loss in torch
@@ -97,8 +113,7 @@ def _torch_clip(q, k, tau, symmetric, normalize):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("symmetric, normalize", [(True, True), (False, True), (True, False)])
-@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
-def test_info_nce_matches_clip(dtype, symmetric, normalize, reduction):
+def test_info_nce_matches_clip(dtype, symmetric, normalize):
     rng = np.random.default_rng(3)
     q = rng.normal(size=(8, 5)).astype(dtype)
     k = (q + rng.normal(size=(8, 5))).astype(dtype)
@@ -110,12 +125,13 @@ def test_info_nce_matches_clip(dtype, symmetric, normalize, reduction):
         return jaxloss.info_nce(q, k, t, symmetric=symmetric, normalize=normalize,
                                 reduction=reduction)  # fmt: skip
 
-    out, grads, cot = _jax_value_and_grads(f, (q, k, jnp.asarray(tau)), (0, 1, 2), reduction)
-    tq, tk, tt = _t(q), _t(k), _t(tau)
-    ref = _reduce(_torch_clip(tq, tk, tt, symmetric, normalize), reduction)
-    _close(out, ref.detach().numpy(), dtype)
-    for g, w in zip(grads, _torch_grads(ref, cot, [tq, tk, tt]), strict=True):
-        _close(g, w, dtype)
+    results = _jax_value_and_grads(f, (q, k, jnp.asarray(tau)), (0, 1, 2))
+    for reduction, (out, grads, cot) in results.items():
+        tq, tk, tt = _t(q), _t(k), _t(tau)
+        ref = _reduce(_torch_clip(tq, tk, tt, symmetric, normalize), reduction)
+        _close(out, ref.detach().numpy(), dtype)
+        for g, w in zip(grads, _torch_grads(ref, cot, [tq, tk, tt]), strict=True):
+            _close(g, w, dtype)
 
 
 # --- sigmoid_pairwise vs SigLIP's loss in torch
@@ -123,8 +139,7 @@ def test_info_nce_matches_clip(dtype, symmetric, normalize, reduction):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("normalize", [True, False])
-@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
-def test_sigmoid_pairwise_matches_siglip(dtype, normalize, reduction):
+def test_sigmoid_pairwise_matches_siglip(dtype, normalize):
     rng = np.random.default_rng(4)
     x = rng.normal(size=(7, 5)).astype(dtype)
     y = (x + rng.normal(size=(7, 5))).astype(dtype)
@@ -136,16 +151,16 @@ def test_sigmoid_pairwise_matches_siglip(dtype, normalize, reduction):
         return jaxloss.sigmoid_pairwise(x, y, t, b, normalize=normalize, reduction=reduction)
 
     args = (x, y, jnp.asarray(t), jnp.asarray(b))
-    out, grads, cot = _jax_value_and_grads(f, args, (0, 1, 2, 3), reduction)
-    tx, ty, tt, tb = _t(x), _t(y), _t(t), _t(b)
-    zx, zy = (F.normalize(tx, dim=-1), F.normalize(ty, dim=-1)) if normalize else (tx, ty)
-    logits = zx @ zy.T * tt + tb
-    labels = 2 * torch.eye(7, dtype=logits.dtype) - 1
-    per_row = -torch.sum(F.logsigmoid(labels * logits), dim=1)
-    ref = _reduce(per_row, reduction)  # "mean": the paper's −1/|B| Σ_ij
-    _close(out, ref.detach().numpy(), dtype)
-    for g, w in zip(grads, _torch_grads(ref, cot, [tx, ty, tt, tb]), strict=True):
-        _close(g, w, dtype)
+    for reduction, (out, grads, cot) in _jax_value_and_grads(f, args, (0, 1, 2, 3)).items():
+        tx, ty, tt, tb = _t(x), _t(y), _t(t), _t(b)
+        zx, zy = (F.normalize(tx, dim=-1), F.normalize(ty, dim=-1)) if normalize else (tx, ty)
+        logits = zx @ zy.T * tt + tb
+        labels = 2 * torch.eye(7, dtype=logits.dtype) - 1
+        per_row = -torch.sum(F.logsigmoid(labels * logits), dim=1)
+        ref = _reduce(per_row, reduction)  # "mean": the paper's −1/|B| Σ_ij
+        _close(out, ref.detach().numpy(), dtype)
+        for g, w in zip(grads, _torch_grads(ref, cot, [tx, ty, tt, tb]), strict=True):
+            _close(g, w, dtype)
 
 
 # --- supervised_contrastive vs SupConLoss (HobbitLong/SupContrast), rewritten in torch
@@ -182,8 +197,7 @@ def _supcon_loss(features, labels, temperature, base_temperature):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("views", [1, 2])
-@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
-def test_supervised_contrastive_matches_supcon_reference(dtype, views, reduction):
+def test_supervised_contrastive_matches_supcon_reference(dtype, views):
     rng = np.random.default_rng(5)
     bsz, d = 6, 4
     feats = rng.normal(size=(bsz, views, d)).astype(dtype)
@@ -196,14 +210,15 @@ def test_supervised_contrastive_matches_supcon_reference(dtype, views, reduction
     def f(z, t, reduction):
         return jaxloss.supervised_contrastive(z, y, t, reduction=reduction)
 
-    out, grads, cot = _jax_value_and_grads(f, (z, jnp.asarray(tau)), (0, 1), reduction)
-    tf, tt = _t(feats), _t(tau)
-    per = _supcon_loss(F.normalize(tf, dim=-1), torch.tensor(labels), tt, None).reshape(-1)
-    ref = _reduce(per, reduction)
-    _close(out, ref.detach().numpy(), dtype)
-    gf, gt = _torch_grads(ref, cot, [tf, tt])
-    _close(grads[0], np.concatenate([gf[:, v] for v in range(views)], axis=0), dtype)
-    _close(grads[1], gt, dtype)
+    for reduction, (out, grads, cot) in _jax_value_and_grads(f, (z, jnp.asarray(tau)),
+                                                             (0, 1)).items():  # fmt: skip
+        tf, tt = _t(feats), _t(tau)
+        per = _supcon_loss(F.normalize(tf, dim=-1), torch.tensor(labels), tt, None).reshape(-1)
+        ref = _reduce(per, reduction)
+        _close(out, ref.detach().numpy(), dtype)
+        gf, gt = _torch_grads(ref, cot, [tf, tt])
+        _close(grads[0], np.concatenate([gf[:, v] for v in range(views)], axis=0), dtype)
+        _close(grads[1], gt, dtype)
 
 
 # --- additive_angular_margin vs ArcMarginProduct / CosFace in torch
@@ -236,8 +251,7 @@ def _cosface(cosine, label, s, m):
         {"scale": 64.0, "margin": 0.0, "cosine_margin": 0.35},
     ],
 )
-@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
-def test_additive_angular_margin_matches_arcface_cosface(dtype, options, reduction):
+def test_additive_angular_margin_matches_arcface_cosface(dtype, options):
     rng = np.random.default_rng(6)
     n, c = 9, 7
     cos = rng.uniform(-0.99, 0.99, (n, c)).astype(dtype)
@@ -249,14 +263,14 @@ def test_additive_angular_margin_matches_arcface_cosface(dtype, options, reducti
         return jaxloss.additive_angular_margin(x, jnp.asarray(labels, jnp.int32),
                                                reduction=reduction, **options)  # fmt: skip
 
-    out, (g,), cot = _jax_value_and_grads(f, (cos,), (0,), reduction)
-    tc, tl = _t(cos), torch.tensor(labels)
-    if options["margin"] == 0.0:
-        logits = _cosface(tc, tl, options["scale"], options["cosine_margin"])
-    else:
-        logits = _arc_margin_product(tc, tl, options["scale"], options["margin"],
-                                     options.get("easy_margin", False))  # fmt: skip
-    ref = F.cross_entropy(logits, tl, reduction=reduction)
-    _close(out, ref.detach().numpy(), dtype)
-    (want,) = _torch_grads(ref, cot, [tc])
-    _close(g, want, dtype)
+    for reduction, (out, (g,), cot) in _jax_value_and_grads(f, (cos,), (0,)).items():
+        tc, tl = _t(cos), torch.tensor(labels)
+        if options["margin"] == 0.0:
+            logits = _cosface(tc, tl, options["scale"], options["cosine_margin"])
+        else:
+            logits = _arc_margin_product(tc, tl, options["scale"], options["margin"],
+                                         options.get("easy_margin", False))  # fmt: skip
+        ref = F.cross_entropy(logits, tl, reduction=reduction)
+        _close(out, ref.detach().numpy(), dtype)
+        (want,) = _torch_grads(ref, cot, [tc])
+        _close(g, want, dtype)

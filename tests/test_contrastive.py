@@ -32,9 +32,9 @@ def test_where_drops_examples_like_a_smaller_batch(name):
     def f(z, tau):
         return fn(z, bad_labels, tau, where=keep, reduction="sum")
 
-    value, (gz, gt) = jax.value_and_grad(f, (0, 1))(dirty, 0.3)
-    small_value, (gz_small, gt_small) = jax.value_and_grad(
-        lambda z, t: fn(z, y[keep], t, reduction="sum"), (0, 1)
+    value, (gz, gt) = jax.jit(jax.value_and_grad(f, (0, 1)))(dirty, 0.3)
+    small_value, (gz_small, gt_small) = jax.jit(
+        jax.value_and_grad(lambda z, t: fn(z, y[keep], t, reduction="sum"), (0, 1))
     )(z[keep], 0.3)
     np.testing.assert_allclose(value, small_value, rtol=1e-12)
     np.testing.assert_allclose(gz[keep], gz_small, rtol=1e-10, atol=1e-14)
@@ -49,8 +49,10 @@ def test_where_drops_pairs_like_a_smaller_batch(name):
     keep = jnp.asarray([1, 0, 1, 1, 0, 1, 1], bool)
     extra = (2.0, -1.0) if name == "sigmoid_pairwise" else (0.5,)
     nan = jnp.where(keep[:, None], q, jnp.nan), jnp.where(keep[:, None], k, jnp.inf)
-    got = jax.value_and_grad(lambda q, k: fn(q, k, *extra, where=keep, reduction="mean"), (0, 1))
-    want = jax.value_and_grad(lambda q, k: fn(q, k, *extra, reduction="mean"), (0, 1))
+    got = jax.jit(
+        jax.value_and_grad(lambda q, k: fn(q, k, *extra, where=keep, reduction="mean"), (0, 1))
+    )
+    want = jax.jit(jax.value_and_grad(lambda q, k: fn(q, k, *extra, reduction="mean"), (0, 1)))
     (v1, (gq1, gk1)), (v2, (gq2, gk2)) = got(*nan), want(q[keep], k[keep])
     np.testing.assert_allclose(v1, v2, rtol=1e-12)
     np.testing.assert_allclose(gq1[keep], gq2, rtol=1e-10, atol=1e-14)
@@ -66,7 +68,7 @@ def test_everything_masked_gives_zero_mean_and_zero_gradient():
         lambda z: jaxloss.info_nce(z, z, where=none, reduction="mean"),
         lambda z: jaxloss.sigmoid_pairwise(z, z, where=none, reduction="mean"),
     ):
-        value, grad = jax.value_and_grad(f)(z)
+        value, grad = jax.jit(jax.value_and_grad(f))(z)
         assert float(value) == 0 and np.all(np.asarray(grad) == 0)
 
 
@@ -168,7 +170,7 @@ def test_zero_embeddings_and_tiny_temperatures_stay_finite():
         lambda z, t: jaxloss.sigmoid_pairwise(z, z, 1 / t, 0.0, reduction="sum"),
     ):
         for zz, t in ((z, 0.1), (_z(4, 3), 1e-4)):
-            value, grads = jax.value_and_grad(f, (0, 1))(zz, t)
+            value, grads = jax.jit(jax.value_and_grad(f, (0, 1)))(zz, t)
             assert np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads)
 
 
@@ -227,7 +229,7 @@ def test_aam_target_logit_and_fallbacks(easy):
 def test_aam_gradient_at_the_poles_is_finite_and_documented():
     cos = jnp.asarray([[1.0, 0.0], [1.0 + 1e-7, 0.0], [-1.0, 0.5]])
     y = jnp.zeros(3, jnp.int32)
-    g = jax.grad(lambda c: jnp.sum(jaxloss.additive_angular_margin(c, y, scale=2.0)))(cos)
+    g = jax.jit(jax.grad(lambda c: jnp.sum(jaxloss.additive_angular_margin(c, y, scale=2.0))))(cos)
     assert np.all(np.isfinite(g))
     # c = 1: φ = c cos m, φ' = cos m, z = (2 cos m, 0).
     p0 = 1 / (1 + math.exp(-2 * math.cos(0.5)))
