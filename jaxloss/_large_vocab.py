@@ -314,6 +314,7 @@ def _linear_call(fn, core, hidden, weight, labels, *, bias, block_size, ignore_i
         mask = keep if mask is None else mask & keep
     # Matmul operands keep a low-precision dtype (bf16, f16): the products accumulate in
     # float32 inside the kernels; float32 and float64 stay as they are.
+    out_dtype = h.dtype
     dtype = jnp.result_type(h.dtype, w.dtype) if b is None else jnp.result_type(h, w, b)
     h, w = h.astype(dtype), w.astype(dtype)
     b = None if b is None else b.astype(compute_dtype(h, w))
@@ -324,11 +325,11 @@ def _linear_call(fn, core, hidden, weight, labels, *, bias, block_size, ignore_i
     hs = exclude(hs, mask, 0.0, (len(loss_shape),))
     ys = exclude(y, mask, 0)
     losses, lse = _batched(core, hs, w, b, ys, loss_shape, (bs, cap, smoothing, z))
-    out = reduce(fn, losses, weights=weights, mask=mask, reduction=reduction).astype(h.dtype)
+    out = reduce(fn, losses, weights=weights, mask=mask, reduction=reduction).astype(out_dtype)
     if not return_lse:
         return out
     lse = lse if mask is None else jnp.where(mask, lse, 0)
-    return out, lse.astype(h.dtype)
+    return out, lse.astype(out_dtype)
 
 
 def _batched(core, h, w, b, y, loss_shape, hyper):
