@@ -133,7 +133,7 @@ def test_block_size_does_not_change_the_result():
         static_argnums=2,
     )  # fmt: skip
     want = f(h, w, V)
-    for bs in (1, 6, 36, 1000):
+    for bs in (1, 36, 1000):
         _close(f(h, w, bs), want, 1e-12)
 
 
