@@ -41,25 +41,25 @@ EXAMPLES: tuple[Example, ...] = (
     Example(
         "robust_regression",
         "Robust regression: diabetes with injected outliers",
-        "squared_error against absolute_error, huber, log_cosh and general_robust: "
-        "clean test error and training residuals",
+        "Compares `squared_error` with `absolute_error`, `huber`, `log_cosh` and "
+        "`general_robust`: clean test error and training residuals",
     ),
     Example(
         "imbalanced_classification",
         "Imbalanced classification: digits with rare classes",
-        "cross-entropy, class-weighted cross-entropy, focal and label smoothing: "
-        "per-class recall and calibration",
+        "Compares cross-entropy, class-weighted cross-entropy, focal (plain and α-balanced) "
+        "and label smoothing: per-class recall and calibration",
     ),
     Example(
         "metric_learning",
         "Metric learning: a digits embedding",
-        "triplet_margin, batch_hard_triplet and supervised_contrastive: "
+        "Compares `triplet_margin`, `batch_hard_triplet` and `supervised_contrastive`: "
         "a 2-D embedding and retrieval accuracy",
     ),
     Example(
         "language_model",
         "A small language model on the Python standard library's source",
-        "linear_softmax_cross_entropy against logits + cross-entropy: "
+        "Compares `linear_softmax_cross_entropy` with logits + cross-entropy: "
         "the same loss curve, less memory",
     ),
 )
@@ -182,7 +182,7 @@ def run_demo(
         body = out / example.name / "summary.md"
         text = _relink(body.read_text(), example.name) if body.is_file() else ""
         sections.append(
-            f"## {example.title}\n\n{example.shows.capitalize()}. "
+            f"## {example.title}\n\n{example.shows}. "
             f"`python docs/examples/{example.name}.py{' --quick' if quick else ''} "
             f"--seed {seed}`, {seconds:.0f} s.\n\n"
             f"```text\n{summary}\n```\n\n{text}"
