@@ -25,7 +25,8 @@ The rules are O(list_size²), in fused passes over the item pairs that store no
 pairs (as the first and as the second item) into one row sum; ListMLE finds each
 item's normaliser (the items drawn after it) from label comparisons, without
 sorting (on CPU, sorting [4096, 64] lists and a cumulative log-sum-exp cost more
-than the O(list_size²) passes).
+than the O(list_size²) passes), with one exp per item when the list's scores span
+less than 60 and one per pair (shifted per row) otherwise.
 """
 
 from __future__ import annotations
@@ -429,34 +430,74 @@ def _drawn_after(y, transpose=False):
     return (yk < yi) | ((yk == yi) & (col >= row)) | (row == col)
 
 
+# Lists whose valid scores span less than this take the fast path: one exp per item,
+# and O(list_size²) passes of comparisons and additions only (in float32, e^-60 is far
+# from underflow). Wider lists take the exact path, one exp per pair, shifted per row.
+_SPREAD = 60.0
+
+
 @jax.custom_vjp
 def _listmle(s, y, w):
     return _listmle_fwd(s, y, w)[0]
 
 
-def _listmle_fwd(s, y, w):
+def _list_max(s, valid):
+    m = jax.lax.stop_gradient(jnp.max(jnp.where(valid, s, -jnp.inf), axis=-1, keepdims=True))
+    return jnp.where(m > -jnp.inf, m, 0)
+
+
+def _narrow(s, valid, m):
+    """Whether every list's valid scores lie within _SPREAD of its maximum."""
+    low = jnp.min(jnp.where(valid, s, jnp.inf), axis=-1, keepdims=True)
+    return jnp.all(jnp.where(low < jnp.inf, m - low, 0) < _SPREAD)
+
+
+def _lse_fast(s, y, valid, m):
+    e = jnp.where(valid, jnp.exp(s - m), 0)
+    total = jnp.sum(jnp.where(_drawn_after(y), e[..., None, :], 0), axis=-1)
+    return m + jnp.log(jnp.where(valid, total, 1))
+
+
+def _lse_exact(s, y, valid, m):
     rows = _drawn_after(y)
     sk = s[..., None, :]
-    # lse_i = log Σ_{k undrawn at i} e^{s_k}, shifted by the row's maximum (no overflow,
-    # no underflow: the sum lies in [1, list_size]).
-    m = jax.lax.stop_gradient(jnp.max(jnp.where(rows, sk, -jnp.inf), axis=-1))
-    lse = m + jnp.log(jnp.sum(jnp.where(rows, jnp.exp(sk - m[..., None]), 0), axis=-1))
-    terms = jnp.where(jnp.isnan(y), 0, lse - s)
+    # Shifted by each row's maximum: no overflow, no underflow (the sum is in [1, n]).
+    mr = jax.lax.stop_gradient(jnp.max(jnp.where(rows, sk, -jnp.inf), axis=-1))
+    return mr + jnp.log(jnp.sum(jnp.where(rows, jnp.exp(sk - mr[..., None]), 0), axis=-1))
+
+
+def _listmle_fwd(s, y, w):
+    valid = ~jnp.isnan(y)
+    m = _list_max(s, valid)
+    narrow = _narrow(s, valid, m)
+    lse = jax.lax.cond(narrow, _lse_fast, _lse_exact, s, y, valid, m)
+    terms = jnp.where(valid, lse - s, 0)
     if w is not None:
         terms = w * terms
-    return jnp.sum(terms, axis=-1), (s, y, w, lse)
+    return jnp.sum(terms, axis=-1), (s, y, w, lse, narrow)
+
+
+def _grad_fast(s, y, a, lse, m):
+    # e^{s_k − lse_i} = e^{s_k − m} e^{m − lse_i}: one exp per item.
+    b = a * jnp.exp(m - lse)
+    total = jnp.sum(jnp.where(_drawn_after(y, transpose=True), b[..., None, :], 0), axis=-1)
+    return jnp.exp(s - m) * total
+
+
+def _grad_exact(s, y, a, lse, m):
+    p = jnp.exp(s[..., :, None] - lse[..., None, :])
+    return jnp.sum(jnp.where(_drawn_after(y, transpose=True), a[..., None, :] * p, 0), axis=-1)
 
 
 def _listmle_bwd(res, g):
-    s, y, w, lse = res
+    s, y, w, lse, narrow = res
     (s, y, lse), _ = unshared((s, y, lse))
     valid = ~jnp.isnan(y)
     a = valid.astype(s.dtype) if w is None else jnp.where(valid, w, 0)
+    m = _list_max(s, valid)
     # ∂ℓ/∂s_k = −a_k + Σ_{i: k undrawn at i} a_i e^{s_k − lse_i}, as a row sum over i
     # (rows of the transposed relation: k drawn at or after i).
-    after = _drawn_after(y, transpose=True)
-    p = jnp.exp(s[..., :, None] - lse[..., None, :])
-    ds = jnp.sum(jnp.where(after, a[..., None, :] * p, 0), axis=-1) - a
+    ds = jax.lax.cond(narrow, _grad_fast, _grad_exact, s, y, a, lse, m) - a
     ds = jnp.where(valid, g[..., None] * ds, 0)
     dw = None if w is None else jnp.where(valid, g[..., None] * (lse - s), 0)
     return ds, None, dw
