@@ -117,6 +117,22 @@ def test_listmle_and_pairwise_at_extreme_scores():
     assert float(jaxloss.pairwise_hinge(s, y, margin=1.0)) == 2e4 + 1
 
 
+def test_listmle_wide_score_spread_takes_the_exact_path():
+    """Scores spanning more than 60: one exp per pair, shifted per row (the fast path
+    would underflow); values and gradients still equal the reference's."""
+    s, y = _lists(5)
+    s = 100 * s
+    where = jnp.asarray(np.random.default_rng(1).uniform(size=s.shape) < 0.8)
+    value, grad = jax.value_and_grad(lambda s: jaxloss.listmle(s, y, where=where, reduction="sum"))(
+        s
+    )
+    ref, ref_grad = jax.value_and_grad(
+        lambda s: jaxloss.reference.listmle(s, y, where=where, reduction="sum")
+    )(s)
+    np.testing.assert_allclose(value, ref, rtol=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-10, atol=1e-12)
+
+
 def test_ranking_softmax_masks_and_empty_lists():
     s = jnp.asarray([[-jnp.inf, 0.0, 1.0], [-jnp.inf, -jnp.inf, -jnp.inf]])
     y = jnp.asarray([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
