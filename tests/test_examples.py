@@ -17,12 +17,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
-
-pytest.importorskip("matplotlib")
-pytest.importorskip("sklearn")
-pytest.importorskip("optax")
-pytest.importorskip("tqdm")
 
 from jaxloss._demo import EXAMPLES
 
