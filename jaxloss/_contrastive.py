@@ -272,7 +272,9 @@ def _pairs_fwd(z, y, tau, v, kind, normalize, masked, eps, axis_name):
         stat2 = jnp.where(has, 1 / jnp.where(has, npos, 1), 0)
     else:  # ntxent: each positive against the negatives only
         neg = _and(~same, ok)
-        nlse = _row_lse(s, neg)  # -inf without negatives
+        # -inf without negatives, chosen by a where so that no NaN tangent (log 0) leaks
+        # into forward-mode derivatives (jax.hessian) of such rows.
+        nlse = jnp.where(jnp.any(neg, axis=1), _row_lse(s, neg), _NEG_INF)
         x = nlse[:, None] - s
         loss = jnp.sum(jnp.where(pos, _softplus(x), 0), axis=1)
         stat1 = nlse
@@ -288,8 +290,11 @@ def _pairs_grad_s(s, g, stat1, stat2, self_, same, ok, kind):
         return jnp.where(cand, g * (p - jnp.where(same, stat2, 0)), 0)
     pos = _and(same & ~self_, ok)
     neg = _and(~same, ok)
-    w = jnp.exp(s - stat1)  # exp(s - N): softmax over the negatives, and σ(s − N)'s odds
-    return g * jnp.where(neg, w * stat2, jnp.where(pos, -1 / (1 + w), 0))
+    # exp(s − N) is the softmax over the negatives; the positives' σ(N − s) is 0 in a row
+    # without negatives (N = −inf), with a zero tangent too.
+    return g * jnp.where(
+        neg, jnp.exp(s - stat1) * stat2, jnp.where(pos, -jax.nn.sigmoid(stat1 - s), 0)
+    )
 
 
 def _pairs_bwd(kind, normalize, masked, eps, axis_name, res, g):

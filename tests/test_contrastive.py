@@ -304,3 +304,17 @@ def test_aam_where_excludes_bad_rows():
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("name", ["ntxent", "supervised_contrastive"])
+def test_hessian_is_finite_without_negatives_or_positives(name):
+    """jax.hessian (forward over the rule) stays finite in rows whose loss is 0 by
+    convention, and equals the reference's."""
+    z = _z(4, 3)
+    fn, ref = getattr(jaxloss, name), getattr(jaxloss.reference, name)
+    for labels in ([0, 0, 0, 0], [0, 1, 2, 3]):
+        y = jnp.asarray(labels, jnp.int32)
+        h = jax.hessian(lambda z, y=y: fn(z, y, 0.5, reduction="mean"))(z)
+        h_ref = jax.hessian(lambda z, y=y: ref(z, y, 0.5, reduction="mean"))(z)
+        assert np.all(np.isfinite(h))
+        np.testing.assert_allclose(h, h_ref, atol=1e-12)
