@@ -1487,17 +1487,18 @@ def _npairs_fwd(a, p, y, valid):
     cols = jnp.broadcast_to(valid[None, :], s.shape)
     lse = _masked_lse(s, cols)
     t, count = _npairs_targets(y, valid)
-    loss = lse - jnp.sum(jnp.where(t, s, 0), axis=1) / count.astype(s.dtype)
-    return jnp.where(valid, loss, 0), (a, p, y, valid, jnp.where(valid, lse, 0))
+    target = jnp.where(t, 1 / count.astype(s.dtype)[:, None], 0)
+    loss = lse - jnp.sum(target * s, axis=1)
+    # The one [B, B] residual: ∂ℓ_a/∂s_aj = softmax - target (saving it beats
+    # recomputing the product and the exponentials in the backward).
+    prob = jnp.where(cols, jnp.exp(s - jnp.where(valid, lse, 0)[:, None]), 0)
+    w = jnp.where(valid[:, None], prob - target, 0)
+    return jnp.where(valid, loss, 0), (a, p, w)
 
 
 def _npairs_bwd(res, g):
-    (a, p, y, valid, lse), _ = unshared(res)
-    s = _mm(a, p)
-    t, count = _npairs_targets(y, valid)
-    g = jnp.where(valid, g, 0)[:, None]
-    prob = jnp.where(valid[None, :], jnp.exp(s - lse[:, None]), 0)
-    w = g * (prob - jnp.where(t, 1 / count.astype(s.dtype)[:, None], 0))
+    (a, p, w), _ = unshared(res)
+    w = g[:, None] * w
     return (jnp.matmul(w, p, precision=_HIGHEST), jnp.matmul(w.T, a, precision=_HIGHEST),
             None, None)  # fmt: skip
 
@@ -1625,26 +1626,26 @@ def _circle(e, y, valid, gamma, margin):
 
 def _circle_fwd(e, y, valid, gamma, margin):
     pos, neg = _masks(y, valid)
-    _, _, _, lp, ln = _circle_logits(_mm(e, e), gamma, margin, 1)
+    s = _mm(e, e)
+    d, ap, an, lp, ln = _circle_logits(s, gamma, margin, 1)
     has = jnp.any(pos, axis=1) & jnp.any(neg, axis=1)
     zp = jnp.where(has, _masked_lse(lp, pos), 0)
     zn = jnp.where(has, _masked_lse(ln, neg), 0)
-    return jnp.where(has, jax.nn.softplus(zp + zn), 0), (e, y, valid, zp, zn)
+    loss = jnp.where(has, jax.nn.softplus(zp + zn), 0)
+    # The one [B, B] residual, ∂ℓ_a/∂s_aj, with the gradient flowing through the
+    # weights α as Keras computes them (no stop-gradient):
+    k = jnp.where(has, jax.nn.sigmoid(zp + zn), 0)[:, None]
+    wp = jnp.where(pos, jnp.exp(lp - zp[:, None]), 0)
+    wn = jnp.where(neg, jnp.exp(ln - zn[:, None]), 0)
+    dlp = -gamma * ((margin - d) * _active(margin + d) - ap)  # ∂λ_p/∂d
+    dln = -gamma * (((1 - margin) - d) * _active((1 + margin) - d) + an)  # ∂λ_n/∂d
+    w = k * (wp * dlp + wn * dln) * -_active(1 - s)  # ∂d/∂s = -[1 - s > 0]
+    return loss, (e, w)
 
 
 def _circle_bwd(gamma, margin, res, g):
-    (e, y, valid, zp, zn), (gamma, margin, one) = unshared(res, gamma, margin, 1)
-    pos, neg = _masks(y, valid)
-    has = jnp.any(pos, axis=1) & jnp.any(neg, axis=1)
-    s = _mm(e, e)
-    d, ap, an, lp, ln = _circle_logits(s, gamma, margin, one)
-    k = jnp.where(has, g * jax.nn.sigmoid(zp + zn), 0)[:, None]
-    wp = jnp.where(pos, jnp.exp(lp - zp[:, None]), 0)
-    wn = jnp.where(neg, jnp.exp(ln - zn[:, None]), 0)
-    # ∂logit/∂d, through the weights α as Keras computes them (no stop-gradient):
-    dlp = -gamma * ((margin - d) * _active(margin + d) - ap)
-    dln = -gamma * (((one - margin) - d) * _active((one + margin) - d) + an)
-    w = k * (wp * dlp + wn * dln) * -_active(one - s)  # ∂d/∂s = -[1 - s > 0]
+    (e, w), _ = unshared(res)
+    w = g[:, None] * w
     return jnp.matmul(w + w.T, e, precision=_HIGHEST), None, None
 
 
