@@ -51,8 +51,7 @@ OPTIONS = [
     {"block_size": 8},
     {"block_size": 5, "label_smoothing": 0.1},
     {"block_size": 16, "z_loss": 1e-2, "logit_softcap": 2.5},
-    {"block_size": 7, "label_smoothing": 0.2, "z_loss": 1e-3, "logit_softcap": 4.0, "bias": 1},
-    {"block_size": None, "bias": 1},
+    {"block_size": None, "label_smoothing": 0.2, "z_loss": 1e-3, "logit_softcap": 4.0, "bias": 1},
 ]
 
 
