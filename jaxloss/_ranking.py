@@ -572,7 +572,7 @@ def listmle(
     Example:
       >>> import jax.numpy as jnp, jaxloss
       >>> jaxloss.listmle(jnp.array([2.0, 1.0, 3.0]), jnp.array([1.0, 0.0, 2.0]))
-      Array(0.7208679, dtype=float32)
+      Array(0.72086763, dtype=float32)
 
     References:
       Xia et al., "Listwise Approach to Learning to Rank: Theory and Algorithm",
