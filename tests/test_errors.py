@@ -41,7 +41,8 @@ def test_mismatched_shapes_name_both(name):
     if args[0].shape == args[1].shape and jnp.issubdtype(args[1].dtype, jnp.floating):
         # Same-shape float pairs: the one message, with both shapes and the fix.
         msg = re.escape(
-            f"{name}: {first} and {second} must have the same shape, got (3, 4) and (3, 4, 1); "
+            f"{name}: {first} and {second} must have the same shape, got {args[0].shape} and "
+            "(3, 4, 1); "
             f"broadcast explicitly first, e.g. jnp.broadcast_to({second}, {first}.shape)"
         )
     else:
@@ -63,7 +64,7 @@ def test_weights_and_where_shapes(name):
     with pytest.raises(ValueError, match=rf"^{name}: weights must be broadcastable"):
         catalogue.get(name).fn(*args, weights=jnp.ones((5,), jnp.float32))
     with pytest.raises(ValueError, match=rf"^{name}: where must be broadcastable"):
-        catalogue.get(name).fn(*args, where=jnp.ones((2, 1), bool))
+        catalogue.get(name).fn(*args, where=jnp.ones((7, 1), bool))
     with pytest.raises(TypeError, match=rf"^{name}: where must be a boolean array"):
         catalogue.get(name).fn(*args, where=jnp.ones((3, 1), jnp.float32))
 
