@@ -58,7 +58,23 @@ def test_difference_losses_are_translation_invariant_nonnegative_and_zero_at_zer
     np.testing.assert_array_equal(zero, np.zeros_like(zero))
 
 
-@pytest.mark.parametrize("name", catalogue.names())
+# Losses that couple the examples of a batch: where=False removes an example from the
+# batch (it is no one's positive or negative), so the other examples' losses change and the
+# elementwise identity below does not hold. test_contract's reductions check compares them
+# with their references under every weights/where combination instead.
+BATCH_COUPLED = {
+    "ntxent",
+    "info_nce",
+    "supervised_contrastive",
+    "sigmoid_pairwise",
+    "batch_hard_triplet",
+    "batch_all_triplet",
+    "npairs",
+    "circle",
+}
+
+
+@pytest.mark.parametrize("name", [n for n in catalogue.names() if n not in BATCH_COUPLED])
 @PROPERTY
 @given(data=pair_and_mask(), seed=st.integers(0, 2**16))
 def test_reductions_agree_with_the_unreduced_losses(name, data, seed):
@@ -93,3 +109,7 @@ def test_pinball_tau_and_one_minus_tau_mirror(shape, seed, tau):
     np.testing.assert_allclose(
         jaxloss.pinball(p, t, tau=tau), jaxloss.pinball(-p, -t, tau=1 - tau), rtol=1e-5, atol=1e-6
     )
+
+
+def test_batch_coupled_names_exist():
+    assert set(catalogue.names()) >= BATCH_COUPLED
