@@ -16,11 +16,12 @@ _LABELS = 3  # N
 def _ctc_inputs(key, shape, dtype, options):
     """``(logits [B, T, K], labels [B, N], logit_paddings [B, T], label_paddings [B, N])``.
 
-    ``shape`` is read as (batch, classes). Labels avoid the blank; the first
+    ``shape`` is read as (batch, classes), with at least 2 classes (a blank and one
+    label: with the blank alone no label exists). Labels avoid the blank; the first
     sequence repeats a label (a blank is needed between the two), the second has
     a padded frame in the middle (skipped, as optax does); every sequence fits.
     """
-    b, k = shape[0], shape[-1]
+    b, k = shape[0], max(shape[-1], 2)
     t, n = _FRAMES, _LABELS
     blank = options.get("blank", 0) % k
     kx, ky, kl, ki = jax.random.split(key, 4)
