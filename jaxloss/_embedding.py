@@ -1484,14 +1484,21 @@ def _npairs(a, p, y, valid):
 
 def _npairs_fwd(a, p, y, valid):
     s = _mm(a, p)
-    cols = jnp.broadcast_to(valid[None, :], s.shape)
-    lse = _masked_lse(s, cols)
+    cols = valid[None, :]
+    # One exp per similarity: the softmax below divides the same exponentials whose
+    # sum gives the log-sum-exp (exp over [B, B] is the forward's cost on CPU).
+    top = jnp.max(jnp.where(cols, s, -jnp.inf), axis=1, keepdims=True)
+    top = jnp.where(jnp.isfinite(top), top, 0)
+    e = jnp.where(cols, jnp.exp(s - top), 0)
+    total = jnp.sum(e, axis=1, keepdims=True)
+    lse = top[:, 0] + jnp.log(total[:, 0])
     t, count = _npairs_targets(y, valid)
     target = jnp.where(t, 1 / count.astype(s.dtype)[:, None], 0)
     loss = lse - jnp.sum(target * s, axis=1)
     # The one [B, B] residual: ∂ℓ_a/∂s_aj = softmax - target (saving it beats
-    # recomputing the product and the exponentials in the backward).
-    prob = jnp.where(cols, jnp.exp(s - jnp.where(valid, lse, 0)[:, None]), 0)
+    # recomputing the product and the exponentials in the backward). A row with no
+    # valid column (everything masked) has total 0 and is zeroed below.
+    prob = e / jnp.where(total > 0, total, 1)
     w = jnp.where(valid[:, None], prob - target, 0)
     return jnp.where(valid, loss, 0), (a, p, w)
 

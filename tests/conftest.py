@@ -12,3 +12,17 @@ import jax
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``--dist loadgroup``, set in pyproject.toml) every check of one
+    catalogue entry runs on the same worker, which then compiles the entry's shared
+    bodies once instead of once per worker."""
+    import pytest
+
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if item.module.__name__.endswith("test_contract") and callspec is not None:
+            name = callspec.params.get("name")
+            if name is not None:
+                item.add_marker(pytest.mark.xdist_group(f"contract-{name}"))
