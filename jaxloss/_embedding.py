@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -1015,6 +1016,18 @@ def hinge_embedding(
 _HIGHEST = lax.Precision.HIGHEST
 
 
+def _per_problem(core: Callable[..., Any], *arrays: jax.Array) -> Any:
+    """``core`` on each in-batch problem along the leading axis of ``arrays``.
+
+    One problem (the usual [batch, features] call) runs unbatched: ``jax.vmap`` over a
+    size-1 axis made XLA:CPU's fusions over the [B, B] similarities about 3× slower
+    (npairs' forward at B = 4096: 292 ms vmapped, 88 ms not).
+    """
+    if arrays[0].shape[0] == 1:
+        return jax.tree.map(lambda o: o[None], core(*(a[0] for a in arrays)))
+    return jax.vmap(core)(*arrays)
+
+
 def _mm(x: jax.Array, y: jax.Array) -> jax.Array:
     """x @ y.T in full precision (no TF32/bf16 passes on accelerators)."""
     return jnp.matmul(x, y.T, precision=_HIGHEST)
@@ -1122,8 +1135,11 @@ def _mining_call(fn, core, embeddings, labels, hyper, *, weights, where, reducti
     ys = _reduce.exclude(y, mask, 0)
     valid = jnp.ones(shape, bool) if mask is None else mask
     b, d = e.shape[-2:]
-    out = jax.vmap(lambda e_, y_, v_: core(e_, y_, v_, *hyper))(
-        es.reshape(-1, b, d), ys.reshape(-1, b), valid.reshape(-1, b)
+    out = _per_problem(
+        lambda e_, y_, v_: core(e_, y_, v_, *hyper),
+        es.reshape(-1, b, d),
+        ys.reshape(-1, b),
+        valid.reshape(-1, b),
     )
     if not counted:
         return _reduce.reduce(fn, out.reshape(shape), weights=weights, mask=mask,
@@ -1541,8 +1557,8 @@ def _npairs_call(core, anchors, positives, labels, *, weights, where, reduction)
     ys = _reduce.exclude(y, mask, 0)
     valid = jnp.ones(shape, bool) if mask is None else mask
     b, d = a.shape[-2:]
-    losses = jax.vmap(core)(xs[0].reshape(-1, b, d), xs[1].reshape(-1, b, d),
-                            ys.reshape(-1, b), valid.reshape(-1, b)).reshape(shape)  # fmt: skip
+    losses = _per_problem(core, xs[0].reshape(-1, b, d), xs[1].reshape(-1, b, d),
+                          ys.reshape(-1, b), valid.reshape(-1, b)).reshape(shape)  # fmt: skip
     return _reduce.reduce(fn, losses, weights=weights, mask=mask, reduction=reduction).astype(
         a.dtype
     )
