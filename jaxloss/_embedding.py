@@ -776,7 +776,9 @@ def _contrastive_fwd(d, y, margin):
 
 
 def _contrastive_bwd(margin, res, g):
-    (d, y), (margin,) = unshared(res, margin)
+    # No optimization barrier here: with it the backward's pass over [N] ran 1.07-1.24x
+    # the reference's; without, XLA fuses both passes as it does autodiff's (0.97-1.02x).
+    d, y = res
     yf = _as(y, d.dtype)
     h = jnp.maximum(margin - d, 0)
     gd = 2 * g * (yf * d - (1 - yf) * h)
