@@ -169,3 +169,42 @@ def axis(fn: str, value: object, ndim: int) -> int:
     if not -ndim <= value < ndim:
         raise ValueError(f"{fn}: axis {value} is out of range for inputs with {ndim} dimensions")
     return int(value) % ndim
+
+
+def class_axis(fn: str, scores: str, x: jax.Array, value: object) -> int:
+    """The class axis of ``x`` (``scores`` names it in errors), normalised; a scalar has none."""
+    if x.ndim == 0:
+        raise ValueError(
+            f"{fn}: {scores} must have a class axis, got a scalar; "
+            f"pass one score per class, shape (..., num_classes)"
+        )
+    return axis(fn, value, x.ndim)
+
+
+def class_labels(
+    fn: str, x: jax.Array, labels: ArrayLike, value: object, *, scores: str = "logits"
+) -> tuple[int, jax.Array]:
+    """``(class axis, labels)`` for integer class labels of ``x``'s examples.
+
+    The one check every integer-label loss shares: ``labels`` has ``x``'s shape
+    without the class axis, and an integer dtype; probability or one-hot labels (a
+    float array of ``x``'s shape) get a ``TypeError`` that says what to pass instead.
+    """
+    ax = class_axis(fn, scores, x, value)
+    raw = jnp.asarray(labels)
+    if jnp.issubdtype(raw.dtype, jnp.floating) and raw.shape == x.shape:
+        raise TypeError(
+            f"{fn}: labels of shape {raw.shape} and dtype {raw.dtype} look like one-hot or "
+            f"probability vectors; this loss takes integer class indices: pass "
+            f"jnp.argmax(labels, axis={ax}), or use softmax_cross_entropy for probability labels"
+        )
+    y = int_array(fn, "labels", raw)
+    expected = x.shape[:ax] + x.shape[ax + 1 :]
+    if y.shape != expected:
+        raise ValueError(
+            f"{fn}: labels must have the shape of {scores} without its class axis {ax}, "
+            f"i.e. {expected} for {scores} {x.shape}, got {y.shape}; pass class indices, "
+            f"not one-hot vectors "
+            f"(softmax_cross_entropy takes probability labels)"
+        )
+    return ax, y

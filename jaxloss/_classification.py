@@ -67,31 +67,6 @@ def _max_logsum(x: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
     return jnp.squeeze(m, axis), jnp.log(jnp.sum(jnp.exp(x - m), axis))
 
 
-def _class_axis(fn: str, logits: jax.Array, axis: object) -> int:
-    if logits.ndim == 0:
-        raise ValueError(f"{fn}: logits must have a class axis, got a scalar")
-    return _checks.axis(fn, axis, logits.ndim)
-
-
-def _labels_for(fn: str, arg: str, logits: jax.Array, labels: ArrayLike, ax: int) -> jax.Array:
-    raw = jnp.asarray(labels)
-    if jnp.issubdtype(raw.dtype, jnp.floating) and raw.shape == logits.shape:
-        raise TypeError(
-            f"{fn}: labels of shape {raw.shape} and dtype {raw.dtype} look like one-hot or "
-            f"probability vectors; this loss takes integer class indices: use "
-            f"softmax_cross_entropy for probability labels, or jnp.argmax(labels, axis={ax})"
-        )
-    y = _checks.int_array(fn, "labels", labels)
-    expected = logits.shape[:ax] + logits.shape[ax + 1 :]
-    if y.shape != expected:
-        raise ValueError(
-            f"{fn}: labels must have the shape of {arg} without its class axis {ax}, "
-            f"{expected}, got {y.shape}; pass class indices, not one-hot vectors "
-            f"(softmax_cross_entropy takes probability labels)"
-        )
-    return y
-
-
 def _class_weights(fn: str, class_weights: ArrayLike | None, classes: int) -> jax.Array | None:
     if class_weights is None:
         return None
@@ -240,8 +215,7 @@ def _integer_labels_call(fn, arg, core, scores, labels, hyper, *, axis, class_we
     joined to ``where``, excluded entries made safe before ``core(scores, labels,
     class_weights, axis, *hyper)`` runs, and PyTorch's class-weighted mean."""
     x = _checks.float_array(fn, arg, scores)
-    ax = _class_axis(fn, x, axis)
-    y = _labels_for(fn, arg, x, labels, ax)
+    ax, y = _checks.class_labels(fn, x, labels, axis, scores=arg)
     cw = _class_weights(fn, class_weights, x.shape[ax])
     reduction = _checks.reduction(fn, reduction)
     dtype = compute_dtype(x) if cw is None else compute_dtype(x, cw)
@@ -414,7 +388,7 @@ def _ce_soft_call(core, logits, labels, *, axis, label_smoothing, weights, where
     """Argument handling shared by the loss and its reference."""
     fn = "softmax_cross_entropy"
     x = _checks.float_array(fn, "logits", logits)
-    ax = _class_axis(fn, x, axis)
+    ax = _checks.class_axis(fn, "logits", x, axis)
     t = _checks.data_array(fn, "labels", labels)
     if jnp.issubdtype(t.dtype, jnp.integer) and t.ndim == x.ndim - 1:
         raise TypeError(

@@ -38,25 +38,12 @@ __all__ = ["multi_margin", "multiclass_hinge", "multilabel_margin", "sparsemax",
 
 
 def _classes(
-    fn: str, scores: ArrayLike, labels: ArrayLike, axis: object, names: tuple[str, str]
+    fn: str, scores: ArrayLike, labels: ArrayLike, axis: object, name: str
 ) -> tuple[jax.Array, jax.Array]:
-    """Checks ``[..., C, ...]`` scores and ``[...]`` integer labels; the class axis moves last."""
-    s_name, l_name = names
-    x = _checks.float_array(fn, s_name, scores)
-    if x.ndim == 0:
-        raise ValueError(
-            f"{fn}: {s_name} must have a class axis, got a scalar; "
-            f"pass one score per class, shape (..., num_classes)"
-        )
-    ax = _checks.axis(fn, axis, x.ndim)
-    y = _checks.int_array(fn, l_name, labels)
-    expected = x.shape[:ax] + x.shape[ax + 1 :]
-    if y.shape != expected:
-        raise ValueError(
-            f"{fn}: {l_name} must have the shape of {s_name} without its class axis {axis}, "
-            f"i.e. {expected}, got {y.shape} (for {s_name} of shape {x.shape}); "
-            f"pass one integer class index per example"
-        )
+    """Checks ``[..., C, ...]`` scores (called ``name``) and ``[...]`` integer labels
+    (:func:`jaxloss._checks.class_labels`); the class axis moves last."""
+    x = _checks.float_array(fn, name, scores)
+    ax, y = _checks.class_labels(fn, x, labels, axis, scores=name)
     if y.dtype.itemsize < 4:  # iota and comparisons need room for every class index
         y = y.astype(jnp.int32)
     return jnp.moveaxis(x, ax, -1), y
@@ -181,7 +168,7 @@ def _multi_margin_call(
     if p not in (1, 2):
         raise ValueError(f"{fn}: p must be 1 or 2 (as in PyTorch), got {p}")
     margin = _checks.static_float(fn, "margin", margin)
-    x, y = _classes(fn, logits, labels, axis, ("logits", "labels"))
+    x, y = _classes(fn, logits, labels, axis, "logits")
     scale = None
     if class_weights is not None:
         cw = _checks.float_array(fn, "class_weights", class_weights)
@@ -345,7 +332,7 @@ _multiclass_hinge.defvjp(_multiclass_hinge_fwd, _multiclass_hinge_bwd)
 def _multiclass_hinge_call(core, scores, labels, *, axis, ignore_index, weights, where, reduction):
     """Argument handling shared by the loss and its reference."""
     fn = "multiclass_hinge"
-    x, y = _classes(fn, scores, labels, axis, ("scores", "labels"))
+    x, y = _classes(fn, scores, labels, axis, "scores")
     return _apply(
         fn,
         core,
@@ -753,7 +740,7 @@ _sparsemax.defvjp(_sparsemax_fwd, _sparsemax_bwd)
 def _sparsemax_call(core, scores, labels, *, axis, ignore_index, weights, where, reduction):
     """Argument handling shared by the loss and its reference."""
     fn = "sparsemax"
-    x, y = _classes(fn, scores, labels, axis, ("scores", "labels"))
+    x, y = _classes(fn, scores, labels, axis, "scores")
     return _apply(
         fn,
         core,
@@ -874,7 +861,7 @@ _zero_one.defvjp(_zero_one_fwd, _zero_one_bwd)
 def _zero_one_call(core, logits, labels, *, axis, ignore_index, weights, where, reduction):
     """Argument handling shared by the loss and its reference."""
     fn = "zero_one"
-    x, y = _classes(fn, logits, labels, axis, ("logits", "labels"))
+    x, y = _classes(fn, logits, labels, axis, "logits")
     return _apply(
         fn,
         core,

@@ -471,14 +471,8 @@ def _generalized_cross_entropy_call(
     """Argument handling shared by the loss and its reference."""
     fn = "generalized_cross_entropy"
     x = _checks.float_array(fn, "logits", logits)
-    lab = _checks.int_array(fn, "labels", labels)
-    axis = _checks.axis(fn, axis, x.ndim)
-    shape = _loss_shape(x.shape, axis)
-    if lab.shape != shape:
-        raise ValueError(
-            f"{fn}: labels must have the shape of logits without axis {axis}, i.e. "
-            f"{shape} for logits {x.shape}, got {lab.shape}; pass one class index per example"
-        )
+    axis, lab = _checks.class_labels(fn, x, labels, axis)
+    shape = lab.shape
     q = _checks.static_float(fn, "q", q, low=0.0, high=1.0, low_open=True)
     reduction = _checks.reduction(fn, reduction)
     lab = _signed_labels(lab)

@@ -500,7 +500,7 @@ def test_documented_values():
 ERRORS = [
     (lambda x, y: CE(x, y[:, None]), ValueError,
      r"softmax_cross_entropy_with_integer_labels: labels must have the shape of logits "
-     r"without its class axis 1, \(8,\), got \(8, 1\)"),
+     r"without its class axis 1, i.e. \(8,\) for logits \(8, 5\), got \(8, 1\)"),
     (lambda x, y: CE(x, y[:4]), ValueError, r"labels must have the shape .* got \(4,\)"),
     (lambda x, y: CE(x, y.astype(jnp.float32)), TypeError,
      r"softmax_cross_entropy_with_integer_labels: labels must have an integer dtype, "

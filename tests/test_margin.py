@@ -352,7 +352,8 @@ def test_shape_and_type_errors(fn):
     x, y = scores(22)
     name = fn.__name__
     with pytest.raises(
-        ValueError, match=rf"{name}: labels must have the shape .* \(9,\), got \(9, 1\)"
+        ValueError,
+        match=rf"{name}: labels must have the shape .* \(9,\) for .* \(9, 6\), got \(9, 1\)",
     ):
         fn(x, y[:, None])
     with pytest.raises(TypeError, match=f"{name}: labels must have an integer dtype, got float"):

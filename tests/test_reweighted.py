@@ -418,7 +418,7 @@ def test_vmap_over_labels_and_logits():
          "generalized_cross_entropy: labels must have an integer dtype, got float"),
         (lambda: jaxloss.generalized_cross_entropy(jnp.ones((2, 3)), jnp.zeros((2, 3), int)),
          ValueError, r"generalized_cross_entropy: labels must have the shape of logits without "
-                     r"axis 1, i.e. \(2,\) for logits \(2, 3\), got \(2, 3\)"),
+                     r"its class axis 1, i.e. \(2,\) for logits \(2, 3\), got \(2, 3\)"),
         (lambda: jaxloss.generalized_cross_entropy(jnp.ones((2, 3)), jnp.zeros(2, int), q=0.0),
          ValueError, r"generalized_cross_entropy: q must be in \(0, 1\], got 0"),
         (lambda: jaxloss.generalized_cross_entropy(jnp.ones((2, 3)), jnp.zeros(2, int), q=1.5),
