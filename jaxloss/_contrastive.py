@@ -41,6 +41,7 @@ from jax.typing import ArrayLike
 
 from . import _checks
 from ._fusion import unshared
+from ._margin import _at_label
 from ._reduce import compute_dtype, exclude, mask_of
 
 __all__ = [
@@ -851,16 +852,9 @@ def _onehot(y, shape):
     return lax.broadcasted_iota(y.dtype, shape, len(shape) - 1) == y[..., None]
 
 
-def _at_label(c, y):
-    """``c[..., y]``: a gather of one cosine per example. (A masked sum over the classes
-    is materialised as a fresh [N, C] buffer by XLA:CPU's reduction fusion.) Labels out
-    of range are clamped here; their losses are NaN."""
-    return jnp.take_along_axis(c, y[..., None], axis=-1, mode="clip")[..., 0]
-
-
 def _aam_fwd(c, y, scale, margin, cosine_margin, easy_margin, num_classes):
     hot = _onehot(y, c.shape)
-    cy = _at_label(c, y)
+    cy = _at_label(c, y)[..., 0]  # a gather: a masked sum over C made a fresh [N, C] buffer
     phi, _ = _margin_phi(cy, *_margin_constants(margin), cosine_margin, margin, easy_margin, 1.0)
     z = jnp.where(hot, scale * phi[..., None], scale * c)
     m = jnp.max(z, axis=-1, keepdims=True)
@@ -874,7 +868,7 @@ def _aam_bwd(scale, margin, cosine_margin, easy_margin, num_classes, res, g):
     consts = (scale, *_margin_constants(margin), cosine_margin, 1.0)
     (c, y, lse, g), (s, cos_m, sin_m, th, mm, m3, one) = unshared((*res, g), *consts)
     hot = _onehot(y, c.shape)
-    cy = _at_label(c, y)
+    cy = _at_label(c, y)[..., 0]  # a gather: a masked sum over C made a fresh [N, C] buffer
     phi, dphi = _margin_phi(cy, cos_m, sin_m, th, mm, m3, margin, easy_margin, one)
     valid = (y >= 0) & (y < num_classes)
     gs = jnp.where(valid, g, 0) * s

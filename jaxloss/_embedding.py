@@ -1030,6 +1030,11 @@ def _per_problem(core: Callable[..., Any], *arrays: jax.Array) -> Any:
     return jax.vmap(core)(*arrays)
 
 
+def _finite_or_zero(x: jax.Array) -> jax.Array:
+    """``x``, with its non-finite entries (the max of an empty masked row) set to 0."""
+    return jnp.where(jnp.isfinite(x), x, 0)
+
+
 def _mm(x: jax.Array, y: jax.Array) -> jax.Array:
     """x @ y.T in full precision (no TF32/bf16 passes on accelerators)."""
     return jnp.matmul(x, y.T, precision=_HIGHEST)
@@ -1488,14 +1493,6 @@ def batch_all_triplet(
 # --- npairs
 
 
-def _masked_lse(x: jax.Array, mask: jax.Array) -> jax.Array:
-    """log Σ_{mask} exp(x) per row; -inf for an empty row (finite everywhere else)."""
-    top = jnp.max(jnp.where(mask, x, -jnp.inf), axis=1, keepdims=True)
-    top = jnp.where(jnp.isfinite(top), top, 0)
-    total = jnp.sum(jnp.where(mask, jnp.exp(x - top), 0), axis=1)
-    return top[:, 0] + jnp.log(total)
-
-
 def _npairs_targets(y, valid):
     t = (y[:, None] == y[None, :]) & valid[None, :]
     return t, jnp.maximum(jnp.sum(t, axis=1), 1).astype(jnp.float32)
@@ -1511,8 +1508,7 @@ def _npairs_fwd(a, p, y, valid):
     cols = valid[None, :]
     # One exp per similarity: the softmax below divides the same exponentials whose
     # sum gives the log-sum-exp (exp over [B, B] is the forward's cost on CPU).
-    top = jnp.max(jnp.where(cols, s, -jnp.inf), axis=1, keepdims=True)
-    top = jnp.where(jnp.isfinite(top), top, 0)
+    top = _finite_or_zero(jnp.max(jnp.where(cols, s, -jnp.inf), axis=1, keepdims=True))
     e = jnp.where(cols, jnp.exp(s - top), 0)
     total = jnp.sum(e, axis=1, keepdims=True)
     lse = top[:, 0] + jnp.log(total[:, 0])
@@ -1639,10 +1635,6 @@ def npairs(
 
 
 # --- circle
-
-
-def _finite_or_zero(x: jax.Array) -> jax.Array:
-    return jnp.where(jnp.isfinite(x), x, 0)
 
 
 def _circle_logits(s, gamma, margin, one):
