@@ -71,17 +71,18 @@ def _pair_call(
 # --- shared select-free arithmetic
 
 
-def _times(t, x, t_tiny):
+def _times(t, x):
     """``t * x`` for ``t >= 0``, exactly 0 where ``t = 0`` even if ``x = +inf``, select-free.
 
-    ``t_tiny = t + tiny`` (tiny the dtype's smallest normal number). ``x`` is
-    capped at ``2 / (t_tiny - t)``: that is ``2 / tiny`` (finite) at ``t = 0``, so
-    ``0 * x`` becomes ``0 * 2/tiny = 0``, and ``+inf`` once ``t + tiny`` rounds to
-    ``t`` (every ``t`` above ``2**24 * tiny`` ≈ 2e-31 in float32, ``2**53 * tiny`` ≈
-    2e-292 in float64), leaving ``t * x`` exact, ``inf`` and NaN included. The cap
-    has no tangent, so forward-mode derivatives of the value see no ``0 * inf``.
+    ``x`` is capped at ``big + sign(t) · big`` (``big`` the dtype's largest finite
+    number): that is ``big`` at ``t = 0``, so ``0 * x`` becomes ``0 * big = 0``, and
+    ``big + big = +inf`` at every ``t > 0``, leaving ``t * x`` exact, ``inf`` and NaN
+    included. Two cheap operations, no division: this runs inside the class-axis
+    reduction of every forward pass. The cap has no tangent, so forward-mode
+    derivatives of the value see no ``0 * inf``.
     """
-    cap = 2 / jax.lax.stop_gradient(t_tiny - t)
+    big = jnp.finfo(t.dtype).max
+    cap = jax.lax.stop_gradient(jnp.sign(t) * big + big)
     return t * jnp.minimum(x, cap)
 
 
@@ -99,8 +100,7 @@ def _lowest(x):
 def _kl_terms(lp, t):
     """t (log t - log p): exactly 0 where t = 0 (even at log p = -inf), inf where t > 0
     and log p = -inf, NaN for t < 0."""
-    t_tiny = t + _tiny(t)
-    return _times(t, jnp.log(t_tiny) - lp, t_tiny)
+    return _times(t, jnp.log(t + _tiny(t)) - lp)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
@@ -215,7 +215,7 @@ def _kl_divergence_with_log_targets_fwd(lp, lt, axes):
     t = jnp.exp(lt)
     # Zero target probabilities (log t = -inf, or exp underflow) add exactly 0; the
     # clamp keeps -inf - (-inf) out of the difference.
-    terms = _times(t, jnp.maximum(lt, _lowest(lt)) - lp, t + _tiny(t))
+    terms = _times(t, jnp.maximum(lt, _lowest(lt)) - lp)
     return jnp.sum(terms, axis=axes), (lp, lt)
 
 
@@ -535,7 +535,7 @@ def _distillation_fwd(s, t, axes, temperature):
     # KL = Σ p (v - u) - lse_v + lse_u, with p = ev / zv; classes where the teacher
     # has probability 0 add 0 (also where the student's logit is -inf), and inf
     # where only the student's is 0.
-    terms = _times(ev, jnp.maximum(v, _lowest(v)) - u, ev + _tiny(ev))
+    terms = _times(ev, jnp.maximum(v, _lowest(v)) - u)
     cross = jnp.sum(terms, axis=axes, keepdims=True) / zv
     kl = cross - lse_v + lse_u
     loss = temperature * temperature * jnp.squeeze(kl, axes)
