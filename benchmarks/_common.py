@@ -526,7 +526,7 @@ class Runner:
         return cands
 
     def time(self, cands: Sequence[Candidate], seed: str) -> None:
-        """``rounds`` rounds of :func:`interleave`."""
+        """``rounds`` rounds, one call of each candidate per round in a shuffled order."""
         interleave(cands, self.rounds, seed)
         rss = peak_rss_mib()
         for c in cands:

@@ -23,9 +23,8 @@ Every JAX candidate is ``jax.jit(jax.value_and_grad(lambda x, *rest: mean loss))
 differentiated with respect to the first input (logits, scores, probabilities or
 log-predictions), compiled ahead of time (its ``memory_analysis().temp_size_in_bytes``
 is reported) and warmed up twice; the first output of each candidate is compared
-with jaxloss's (value and gradient). Timed calls run round-robin, one timed call of
-each candidate per round (right after an untimed one of the same candidate) in a
-freshly shuffled seeded order; the report gives medians,
+with jaxloss's (value and gradient). Timed calls run round-robin, one call of each
+candidate per round in a freshly shuffled seeded order; the report gives medians,
 ratios of medians and quartiles of the per-round ratios.
 
 Usage::
@@ -722,8 +721,7 @@ def report(
         "",
         *lines,
         f"- Method: {config['rounds']} timed rounds after compiling and 2 warm-up calls each; "
-        "one timed call of every candidate per round, right after an untimed call of the "
-        "same candidate, in a seeded random order; median of each "
+        "one call of every candidate per round, in a seeded random order; median of each "
         "candidate, ratio = median(jaxloss) / median(other), < 1 means jaxloss is faster. "
         "Float32 inputs, gradient w.r.t. the first input (logits, scores, probabilities or "
         "log-predictions), mean reduction. torch: forward and `backward()` on CPU tensors "

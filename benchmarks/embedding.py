@@ -23,10 +23,9 @@ Every JAX candidate is ``jax.jit(jax.value_and_grad(lambda x, *rest: mean loss))
 differentiated with respect to the first input, compiled ahead of time (its
 ``memory_analysis().temp_size_in_bytes`` is reported) and warmed up twice; the first
 output of each candidate is compared with jaxloss's (value and gradient). Timed
-calls run round-robin, one timed call of each candidate per round (right after an
-untimed one of the same candidate) in a freshly shuffled seeded order; the report
-gives medians, ratios of medians and quartiles of the per-round ratios (the
-machinery of ``_common.py``).
+calls run round-robin, one call of each candidate per round in a freshly shuffled
+seeded order; the report gives medians, ratios of medians and quartiles of the
+per-round ratios (the machinery of ``_common.py``).
 
 Usage::
 
@@ -490,8 +489,7 @@ def report(
     out += [
         *lines,
         f"- Method: {config['rounds']} timed rounds after compiling and 2 warm-up calls each; "
-        "one timed call of every candidate per round, right after an untimed call of the "
-        "same candidate, in a seeded random order; median of each "
+        "one call of every candidate per round, in a seeded random order; median of each "
         "candidate, ratio = median(jaxloss) / median(other), < 1 means jaxloss is faster. "
         "Float32 inputs, gradient w.r.t. the first input only (predictions, anchors, "
         "embeddings, scores, logits, boxes), mean reduction. torch: forward and "

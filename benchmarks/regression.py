@@ -16,10 +16,9 @@ catalogue option sets) this times, on the same seeded inputs,
 Each is ``jax.jit(jax.value_and_grad(lambda p, *rest: loss(p, *rest,
 reduction="mean")))``, differentiated with respect to the predictions (and the
 variance, for ``gaussian_nll``), compiled ahead of time and warmed up. The timed
-calls run round-robin, one timed call of each candidate per round (right after an
-untimed one of the same candidate) in a freshly shuffled (seeded) order every
-round, so machine noise hits every candidate alike; the script reports the median
-time of each and the ratio of medians, plus the compiled temporary memory
+calls run round-robin, one call of each candidate per round in a freshly shuffled
+(seeded) order every round, so machine noise hits every candidate alike; the script reports the
+median time of each and the ratio of medians, plus the compiled temporary memory
 (``memory_analysis().temp_size_in_bytes``), against the targets of DESIGN §5.
 
 Usage::
@@ -300,8 +299,7 @@ def report(rows: Sequence[Row], info: Mapping[str, Any], args: argparse.Namespac
         "",
         *machine_lines(info, torch_line=False),
         f"- Method: {args.repeats} timed rounds after compiling and 2 warm-up calls each; "
-        "one timed call of every candidate per round, right after an untimed call of the "
-        "same candidate, in a seeded random order; median of "
+        "one call of every candidate per round, in a seeded random order; median of "
         "each candidate, ratio = median(jaxloss) / median(other). Gradients w.r.t. "
         "predictions (and variance for gaussian_nll); axis-reducing losses on "
         f"[{n // ROW:,}, {ROW}].",
