@@ -379,17 +379,17 @@ def peak_rss_mib() -> float:
 
 
 def interleave(cands: Sequence[Candidate], rounds: int, seed: str) -> None:
-    """``rounds`` rounds, one timed call of each candidate per round in a freshly
-    shuffled seeded order (a rotation would keep every candidate behind the same
-    neighbour).
+    """``rounds`` rounds, one call of each candidate per round in a freshly shuffled
+    seeded order (a rotation would keep every candidate behind the same neighbour,
+    e.g. right after torch, whose allocations make the next call's fresh output
+    buffers page-fault: a bias of up to 1.3x).
 
-    Each timed call comes right after an untimed call of the same candidate. Without
-    it, a call's time depended on its neighbour: after a candidate with other
-    allocation sizes (torch's, or another loss's), the allocator had no cached
-    buffer of the right size and the fresh output buffers page-faulted, which made
-    single [4096, 1024] rows swing by up to 1.3x from run to run. Back to back, as
-    in a training loop that repeats one step, every candidate's outputs reuse the
-    buffers its previous call released."""
+    A call is not preceded by an untimed call of the same candidate. That was tried:
+    it did not narrow the per-round quartiles of the 1-4 ms rows it was meant to
+    steady, and it favours a rule that writes an extra [N, C] buffer straight into a
+    warm output buffer (optax's cross-entropy at [4096, 1024]: 1.2x faster than
+    jaxloss back to back, while inside a jitted step on ``h @ W`` logits jaxloss takes
+    0.47-0.55x optax's time either way)."""
     for c in cands:
         c.row.times[c.name] = []
     order = list(cands)
@@ -397,7 +397,6 @@ def interleave(cands: Sequence[Candidate], rounds: int, seed: str) -> None:
     for _ in range(rounds):
         rng.shuffle(order)
         for c in order:
-            c.call()
             start = time.perf_counter()
             c.call()
             c.row.times[c.name].append(time.perf_counter() - start)
