@@ -1,6 +1,6 @@
 """Classification, divergence and sequence losses: time of ``jit(value_and_grad(mean loss))``.
 
-Two sections, one run:
+Three sections, one run:
 
 1. **Headline**: integer-label softmax cross-entropy on ``[4096, 32768]`` float32
    logits (``--headline-shape``), in four variants (plain, ``label_smoothing=0.1``,
@@ -12,7 +12,14 @@ Two sections, one run:
    PyTorch's ``F.cross_entropy`` (forward and ``backward()``). All sixteen
    candidates are timed in one interleaved pool, so the variants can be compared
    with each other (label smoothing against plain CE).
-2. **Catalogue**: every entry of ``jaxloss.catalogue`` whose family is
+2. **In a step**: the same loss on logits computed inside the timed program,
+   ``mean CE(h @ W, y)`` differentiated with respect to ``W`` (``[4096, 256] @ [256,
+   1024]``, ``--step-shape``), plain and with ``label_smoothing=0.1``, against the same
+   three peers on the same ``h @ W``. Here the loss's [N, C] buffers are
+   intermediates of a larger XLA program, as in a training step, rather than the
+   program's inputs and outputs; a rule that writes fewer of them is measured as it
+   runs in training.
+3. **Catalogue**: every entry of ``jaxloss.catalogue`` whose family is
    ``classification``, ``divergence`` or ``sequence`` (whatever exists when the
    script runs), for each of its option sets, on the entry's own seeded sampler at
    ``[4096, 1024]`` (``--shape``; per-loss overrides in ``SHAPES``), against
@@ -31,7 +38,7 @@ Usage::
 
     python benchmarks/classification.py                  # full run, writes benchmarks/results/
     python benchmarks/classification.py --quick --out -  # smoke test: tiny shapes, 3 rounds
-    python benchmarks/classification.py --only headline sparsemax ctc --rounds 10
+    python benchmarks/classification.py --only headline step sparsemax ctc --rounds 10
 
 Results go to ``<out>/classification_<suffix>.md`` and ``.json`` (``<suffix>`` is the
 JAX backend unless ``--device-suffix`` is given).
@@ -95,6 +102,8 @@ SMOOTHING_VS_PLAIN = 1.1
 HEADLINE_SHAPE = (4096, 32768)
 SHAPE = (4096, 1024)
 QUICK_HEADLINE_SHAPE = (64, 1000)
+STEP_SHAPE = (4096, 256, 1024)  # tokens, hidden size, classes
+QUICK_STEP_SHAPE = (64, 16, 100)
 QUICK_SHAPE = (32, 40)
 ROUNDS = 30
 QUICK_ROUNDS = 3
@@ -632,6 +641,86 @@ def headline(runner: Runner, shape: tuple[int, int]) -> list[Row]:
     return rows
 
 
+# --- the in-a-step section
+
+
+def _on_matmul(peer: Peer | None, w, h, y, text_args: str) -> Peer | None:
+    """A peer on (x, y) turned into one on (W, h, y) with x = h @ W."""
+    if peer is None:
+        return None
+    fn = peer.fn
+    return Peer(lambda w, h, y: fn(h @ w, y), (w, h, y), f"{peer.text} with x = {text_args}")
+
+
+def in_step(runner: Runner, shape: tuple[int, int, int]) -> list[Row]:
+    """Integer-label CE of ``h @ W``, differentiated w.r.t. ``W`` in one program."""
+    name = "softmax_cross_entropy_with_integer_labels"
+    try:
+        entry = catalogue.get(name)
+    except KeyError:
+        runner.warn(f"step: no catalogue entry {name!r}; section skipped")
+        return []
+    n, d, c = shape
+    rng = np.random.default_rng(2)
+    h = jnp.asarray(rng.standard_normal((n, d)).astype(np.float32))
+    w = jnp.asarray((rng.standard_normal((d, c)) / np.sqrt(d)).astype(np.float32))
+    y = jnp.asarray(rng.integers(0, c, n).astype(np.int32))
+    x = h @ w  # for the adapters, which read shapes and options from it
+    tt = runner.torch_inputs()
+    rows, cands = [], []
+    for i, (label, opts) in enumerate(
+        (("plain", {}), ("label_smoothing=0.1", {"label_smoothing": 0.1}))
+    ):
+        row = Row("step", name, label, opts, i == 0, [(d, c), (n, d), (n,)])
+
+        def optax_peer(args, o):
+            return _on_matmul(OPTAX[name]((x, y), o), *args, "h @ W")
+
+        def torch_peer(tt, args, o):
+            peer = TORCH[name](tt, (x, y), o)
+            if peer is None:
+                return None
+            fn = peer.fn
+            targs = (tt(w), tt(h), peer.args[1])
+            return Peer(lambda w, h, y: fn(h @ w, y), targs, f"{peer.text} with x = h @ W")
+
+        built = runner.add_row(
+            row,
+            lambda w, h, y, **o: entry.fn(h @ w, y, **o),
+            lambda w, h, y, **o: entry.reference(h @ w, y, **o),
+            (w, h, y),
+            opts,
+            optax_peer if name in OPTAX else None,
+            torch_peer if name in TORCH else None,
+            tt,
+        )
+        if not built:
+            runner.warn(f"step ({label}): jaxloss failed, variant skipped")
+            continue
+        cands += built
+        rows.append(row)
+        print(f"step {label}: built", file=sys.stderr, flush=True)
+    runner.time(cands, f"step{shape}")
+    for row in rows:
+        progress(row)
+    return rows
+
+
+def step_table(rows: Sequence[Row]) -> str:
+    lines = [
+        "| variant | jaxloss ms | vs reference | vs optax | vs torch | optax ms | torch ms "
+        "| temp MiB jaxloss / reference / optax |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.label} | {ms(r.median_ms('jaxloss'))} | {cell(r.ratio('reference'))} "
+            f"| {cell(r.ratio('optax'))} | {cell(r.ratio('torch'), math.inf, None)} "
+            f"| {ms(r.median_ms('optax'))} | {ms(r.median_ms('torch'))} | {temps(r)} |"
+        )
+    return "\n".join(lines)
+
+
 # --- reporting
 
 
@@ -703,11 +792,14 @@ def headline_verdicts(rows: Sequence[Row]) -> list[str]:
 
 
 def _row_name(r: Row) -> str:
-    return f"headline CE ({r.label})" if r.section == "headline" else f"{r.loss} ({r.label})"
+    if r.section in ("headline", "step"):
+        return f"{r.section} CE ({r.label})"
+    return f"{r.loss} ({r.label})"
 
 
 def report(
     head: Sequence[Row],
+    step: Sequence[Row],
     rows: Sequence[Row],
     info: Mapping[str, Any],
     config: Mapping[str, Any],
@@ -754,6 +846,20 @@ def report(
             *headline_verdicts(head),
             "",
         ]
+    if step:
+        n, d, c = config["step_shape"]
+        out += [
+            "## In a step: integer-label cross-entropy of `h @ W`",
+            "",
+            f"`mean CE(h @ W, y)` with h [{n:,}, {d:,}], W [{d:,}, {c:,}], differentiated "
+            "w.r.t. W; every candidate computes the logits and their gradient in its own "
+            "program (optax and torch as in the headline, on the same `h @ W`). The "
+            "loss's [N, C] buffers are intermediates of the program, as in a training "
+            "step, rather than its inputs and outputs.",
+            "",
+            step_table(step),
+            "",
+        ]
     if rows:
         out += [
             f"## Catalogue: families {', '.join(FAMILIES)}",
@@ -772,12 +878,13 @@ def report(
             "script adds (`EXTRA_OPTIONS`).",
             "",
         ]
-    out += tail_sections([*head, *rows], warnings, _row_name)
+    out += tail_sections([*head, *step, *rows], warnings, _row_name)
     return "\n".join(out) + "\n"
 
 
 def to_json(
     head: Sequence[Row],
+    step: Sequence[Row],
     rows: Sequence[Row],
     info: Mapping[str, Any],
     config: Mapping[str, Any],
@@ -801,6 +908,7 @@ def to_json(
             "label_smoothing_vs_plain_ce": SMOOTHING_VS_PLAIN,
         },
         "headline": [one(r) for r in head],
+        "step": [one(r) for r in step],
         "rows": [one(r) for r in rows],
         "warnings": list(warnings),
     }
@@ -814,27 +922,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only",
         nargs="+",
         metavar="NAME",
-        help="catalogue names to run, and/or 'headline' (default: everything)",
+        help="catalogue names to run, and/or 'headline', 'step' (default: everything)",
     )
     parser.add_argument("--headline-shape", type=int, nargs=2, metavar=("B", "C"))
+    parser.add_argument("--step-shape", type=int, nargs=3, metavar=("N", "D", "C"))
     parser.add_argument("--shape", type=int, nargs=2, metavar=("B", "C"))
     args = parser.parse_args(argv)
 
     known = [e.name for e in SUITE.entries()]
     names = None
-    run_headline = True
+    run_headline = run_step = True
     if args.only:
-        unknown = sorted(set(args.only) - {*known, "headline"})
+        unknown = sorted(set(args.only) - {*known, "headline", "step"})
         if unknown:
-            parser.error(f"unknown names {unknown}; known: headline, {', '.join(known)}")
-        run_headline = "headline" in args.only
-        names = set(args.only) - {"headline"}
+            parser.error(f"unknown names {unknown}; known: headline, step, {', '.join(known)}")
+        run_headline, run_step = "headline" in args.only, "step" in args.only
+        names = set(args.only) - {"headline", "step"}
     rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
     if rounds < 1:
         parser.error("--rounds must be at least 1")
     head_shape = tuple(
         args.headline_shape or (QUICK_HEADLINE_SHAPE if args.quick else HEADLINE_SHAPE)
     )
+    step_shape = tuple(args.step_shape or (QUICK_STEP_SHAPE if args.quick else STEP_SHAPE))
     shape = tuple(args.shape or (QUICK_SHAPE if args.quick else SHAPE))
     set_torch_threads(args)
 
@@ -844,6 +954,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "quick": args.quick,
         "rounds": rounds,
         "headline_shape": head_shape,
+        "step_shape": step_shape,
         "shape": shape,
         "ctc_shape": SHAPES["ctc"][1 if args.quick else 0],
         "shapes_by_name": {k: v[1 if args.quick else 0] for k, v in SHAPES.items()},
@@ -857,6 +968,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runner.warn(message)
     start = time.perf_counter()
     head = headline(runner, head_shape) if run_headline else []
+    step = in_step(runner, step_shape) if run_step else []
     rows = (
         catalogue_rows(runner, SUITE, shape, args.quick, args.options, names)
         if names != set()
@@ -864,13 +976,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     finish_machine(info, start)
 
-    text = report(head, rows, info, config, runner.warnings)
+    text = report(head, step, rows, info, config, runner.warnings)
     suffix = args.device_suffix or info["backend"]
     write_results(
         args.out,
         f"classification_{suffix}",
         text,
-        to_json(head, rows, info, config, runner.warnings),
+        to_json(head, step, rows, info, config, runner.warnings),
     )
     return 0
 

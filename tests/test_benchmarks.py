@@ -51,7 +51,16 @@ def reports() -> dict[str, str]:
     quick = ["--options", "default", "--out", "-"]
     runs = {
         "regression": ["--size", "4096", "--repeats", "2", "--names", "huber", *quick],
-        "classification": ["--quick", "--only", "headline", "hinge", "--rounds", "2", *quick],
+        "classification": [
+            "--quick",
+            "--only",
+            "headline",
+            "step",
+            "hinge",
+            "--rounds",
+            "2",
+            *quick,
+        ],
         "embedding": ["--quick", "--only", *_embedding_names(), "--rounds", "2", *quick],
     }
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
@@ -91,6 +100,7 @@ def test_classification_report(reports):
     assert "**--quick (smoke test, not a measurement)**" in text
     for section in (
         "## Headline: integer-label softmax cross-entropy on [64, 1,000] float32",
+        "## In a step: integer-label cross-entropy of `h @ W`",
         "## Catalogue: families classification, divergence, sequence",
         "## Misses",
         "## Per-round ratios",
@@ -105,6 +115,7 @@ def test_classification_report(reports):
     assert "- plain CE ≤ 1.0× optax:" in text
     assert "All candidates agree." in text
     assert "- hinge, optax: mean(optax.hinge_loss(x, t))" in text
+    assert "mean(optax.softmax_cross_entropy_with_integer_labels(x, y)) with x = h @ W" in text
 
 
 def test_embedding_report(reports):
