@@ -622,20 +622,37 @@ def headline(runner: Runner, shape: tuple[int, int]) -> list[Row]:
             y_ignored,
         ),
     )
+    specs = [
+        (
+            Row("headline", name, label, opts, i == 0, [tuple(x.shape), tuple(labels.shape)]),
+            entry.fn,
+            entry.reference,
+            (x, labels),
+            OPTAX.get(name),
+            TORCH.get(name),
+        )
+        for i, (label, opts, labels) in enumerate(variants)
+    ]
+    return _timed_section(runner, specs, f"headline{shape}")
+
+
+def _timed_section(runner: Runner, specs, seed: str) -> list[Row]:
+    """Builds each ``(row, fn, reference, args, optax adapter, torch adapter)`` of a
+    section (``row.options`` the option set) and times all their candidates in one
+    interleaved pool, so the section's variants compare with each other."""
     tt = runner.torch_inputs()
     rows, cands = [], []
-    for i, (label, opts, labels) in enumerate(variants):
-        row = Row("headline", name, label, opts, i == 0, [tuple(x.shape), tuple(labels.shape)])
+    for row, fn, reference, args, optax_adapter, torch_adapter in specs:
         built = runner.add_row(
-            row, entry.fn, entry.reference, (x, labels), opts, OPTAX.get(name), TORCH.get(name), tt
+            row, fn, reference, args, row.options, optax_adapter, torch_adapter, tt
         )
         if not built:
-            runner.warn(f"headline ({label}): jaxloss failed, variant skipped")
+            runner.warn(f"{row.section} ({row.label}): jaxloss failed, variant skipped")
             continue
         cands += built
         rows.append(row)
-        print(f"headline {label}: built", file=sys.stderr, flush=True)
-    runner.time(cands, f"headline{shape}")
+        print(f"{row.section} {row.label}: built", file=sys.stderr, flush=True)
+    runner.time(cands, seed)
     for row in rows:
         progress(row)
     return rows
@@ -644,12 +661,12 @@ def headline(runner: Runner, shape: tuple[int, int]) -> list[Row]:
 # --- the in-a-step section
 
 
-def _on_matmul(peer: Peer | None, w, h, y, text_args: str) -> Peer | None:
+def _on_matmul(peer: Peer | None, w, h, y) -> Peer | None:
     """A peer on (x, y) turned into one on (W, h, y) with x = h @ W."""
     if peer is None:
         return None
     fn = peer.fn
-    return Peer(lambda w, h, y: fn(h @ w, y), (w, h, y), f"{peer.text} with x = {text_args}")
+    return Peer(lambda w, h, y: fn(h @ w, y), (w, h, y), f"{peer.text} with x = h @ W")
 
 
 def in_step(runner: Runner, shape: tuple[int, int, int]) -> list[Row]:
@@ -666,59 +683,28 @@ def in_step(runner: Runner, shape: tuple[int, int, int]) -> list[Row]:
     w = jnp.asarray((rng.standard_normal((d, c)) / np.sqrt(d)).astype(np.float32))
     y = jnp.asarray(rng.integers(0, c, n).astype(np.int32))
     x = h @ w  # for the adapters, which read shapes and options from it
-    tt = runner.torch_inputs()
-    rows, cands = [], []
-    for i, (label, opts) in enumerate(
-        (("plain", {}), ("label_smoothing=0.1", {"label_smoothing": 0.1}))
-    ):
-        row = Row("step", name, label, opts, i == 0, [(d, c), (n, d), (n,)])
 
-        def optax_peer(args, o):
-            return _on_matmul(OPTAX[name]((x, y), o), *args, "h @ W")
+    def optax_peer(args, o):
+        return _on_matmul(OPTAX[name]((x, y), o), *args)
 
-        def torch_peer(tt, args, o):
-            peer = TORCH[name](tt, (x, y), o)
-            if peer is None:
-                return None
-            fn = peer.fn
-            targs = (tt(w), tt(h), peer.args[1])
-            return Peer(lambda w, h, y: fn(h @ w, y), targs, f"{peer.text} with x = h @ W")
+    def torch_peer(tt, args, o):
+        peer = TORCH[name](tt, (x, y), o)
+        return None if peer is None else _on_matmul(peer, tt(w), tt(h), peer.args[1])
 
-        built = runner.add_row(
-            row,
+    specs = [
+        (
+            Row("step", name, label, opts, i == 0, [(d, c), (n, d), (n,)]),
             lambda w, h, y, **o: entry.fn(h @ w, y, **o),
             lambda w, h, y, **o: entry.reference(h @ w, y, **o),
             (w, h, y),
-            opts,
             optax_peer if name in OPTAX else None,
             torch_peer if name in TORCH else None,
-            tt,
         )
-        if not built:
-            runner.warn(f"step ({label}): jaxloss failed, variant skipped")
-            continue
-        cands += built
-        rows.append(row)
-        print(f"step {label}: built", file=sys.stderr, flush=True)
-    runner.time(cands, f"step{shape}")
-    for row in rows:
-        progress(row)
-    return rows
-
-
-def step_table(rows: Sequence[Row]) -> str:
-    lines = [
-        "| variant | jaxloss ms | vs reference | vs optax | vs torch | optax ms | torch ms "
-        "| temp MiB jaxloss / reference / optax |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        for i, (label, opts) in enumerate(
+            (("plain", {}), ("label_smoothing=0.1", {"label_smoothing": 0.1}))
+        )
     ]
-    for r in rows:
-        lines.append(
-            f"| {r.label} | {ms(r.median_ms('jaxloss'))} | {cell(r.ratio('reference'))} "
-            f"| {cell(r.ratio('optax'))} | {cell(r.ratio('torch'), math.inf, None)} "
-            f"| {ms(r.median_ms('optax'))} | {ms(r.median_ms('torch'))} | {temps(r)} |"
-        )
-    return "\n".join(lines)
+    return _timed_section(runner, specs, f"step{shape}")
 
 
 # --- reporting
@@ -855,9 +841,10 @@ def report(
             "w.r.t. W; every candidate computes the logits and their gradient in its own "
             "program (optax and torch as in the headline, on the same `h @ W`). The "
             "loss's [N, C] buffers are intermediates of the program, as in a training "
-            "step, rather than its inputs and outputs.",
+            "step, rather than its inputs and outputs. 'vs plain CE' as in the headline, "
+            "within this section's pool.",
             "",
-            step_table(step),
+            headline_table(step),
             "",
         ]
     if rows:

@@ -10,7 +10,8 @@ backend, and returns a :class:`Report`:
     the rule's vector-Jacobian product with a random cotangent equals
     ``jax.vjp`` of the reference (float32).
 ``finite_differences``
-    ``jax.test_util.check_grads(..., order=2, modes=["rev"])`` in float64.
+    ``jax.test_util.check_grads(..., order=2, modes=["rev"])`` in float64 (order 1
+    under a catalogue entry's option sets after the first: :func:`run_check`).
 ``jit``
     jitted values and gradients equal eager ones.
 ``vmap``
