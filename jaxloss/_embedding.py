@@ -1055,11 +1055,48 @@ def _mm(x: jax.Array, y: jax.Array) -> jax.Array:
 
 def _masks(y: jax.Array, valid: jax.Array) -> tuple[jax.Array, jax.Array]:
     """[B, B] positives (same label, other example) and negatives (other label)."""
+    return _row_masks(y, valid, y, valid, jnp.arange(y.shape[0], dtype=jnp.int32))
+
+
+def _row_masks(
+    y: jax.Array, valid: jax.Array, yr: jax.Array, vr: jax.Array, ir: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """:func:`_masks`' rows ``ir`` (labels ``yr``, validity ``vr``): [R, B]."""
+    both = vr[:, None] & valid[None, :]
+    same = yr[:, None] == y[None, :]
+    other = ir[:, None] != lax.broadcasted_iota(jnp.int32, (1, y.shape[0]), 1)
+    return same & other & both, ~same & both
+
+
+# Rows per block of :func:`_by_row_blocks`: a [rows, B] float32 block of 4 MiB.
+_BLOCK_ELEMENTS = 1 << 20
+
+
+def _by_row_blocks(f: Callable[..., Any], y: jax.Array, valid: jax.Array, *rows: jax.Array) -> Any:
+    """``f(yr, vr, ir, *rows_r)`` over blocks of the batch's rows, outputs stacked back.
+
+    ``rows`` are [B, ...] arrays cut into blocks of ``r`` rows with their labels
+    ``yr``, validity ``vr`` and indices ``ir``; ``f`` returns arrays with leading axis
+    ``r``. The last block is padded with rows marked invalid, whose outputs are
+    dropped. A loss whose every anchor reads one [B] row of pair terms then never
+    holds more than one [r, B] block of each intermediate: on CPU each fresh [B, B]
+    float32 buffer costs about 25 ms at B = 4096, while the blocks' buffers are
+    reused from one row block to the next.
+    """
     b = y.shape[0]
-    both = valid[:, None] & valid[None, :]
-    same = y[:, None] == y[None, :]
-    eye = lax.broadcasted_iota(jnp.int32, (b, b), 0) == lax.broadcasted_iota(jnp.int32, (b, b), 1)
-    return same & ~eye & both, ~same & both
+    r = max(8, min(b, _BLOCK_ELEMENTS // b))
+    ir = jnp.arange(b, dtype=jnp.int32)
+    if r >= b:
+        return f(y, valid, ir, *rows)
+    nb = -(-b // r)
+    pad = nb * r - b
+
+    def cut(a: jax.Array) -> jax.Array:
+        a = jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1))
+        return a.reshape(nb, r, *a.shape[1:])
+
+    out = lax.map(lambda a: f(*a), tuple(cut(a) for a in (y, valid, ir, *rows)))
+    return jax.tree.map(lambda o: o.reshape(nb * r, *o.shape[2:])[:b], out)
 
 
 def _inv_norms(e: jax.Array) -> jax.Array:
@@ -1665,8 +1702,20 @@ def _circle(e, y, valid, gamma, margin):
 
 
 def _circle_fwd(e, y, valid, gamma, margin):
-    pos, neg = _masks(y, valid)
-    s = _mm(e, e)
+    # Each anchor reads one row of the similarities: the rows go by blocks, so that
+    # the [B, B] intermediates never exist whole; the one [B, B] array written is the
+    # residual (at B = 4096: 0.26x the temporaries and 0.75x the time of one pass).
+    loss, w = _by_row_blocks(
+        lambda yr, vr, ir, er: _circle_rows(e, y, valid, er, yr, vr, ir, gamma, margin),
+        y, valid, e,
+    )  # fmt: skip
+    return loss, (e, w)
+
+
+def _circle_rows(e, y, valid, er, yr, vr, ir, gamma, margin):
+    """Losses and ∂ℓ_a/∂s_aj of the anchors ``er`` (rows ``ir``) against all of ``e``."""
+    pos, neg = _row_masks(y, valid, yr, vr, ir)
+    s = _mm(er, e)
     d, ap, an, lp, ln = _circle_logits(s, gamma, margin, 1)
     has = jnp.any(pos, axis=1) & jnp.any(neg, axis=1)
     # Positives and negatives are disjoint: one exponential per pair serves both
@@ -1680,20 +1729,25 @@ def _circle_fwd(e, y, valid, gamma, margin):
     zp = jnp.where(has, top_p[:, 0] + jnp.log(sp[:, 0]), 0)
     zn = jnp.where(has, top_n[:, 0] + jnp.log(sn[:, 0]), 0)
     loss = jnp.where(has, jax.nn.softplus(zp + zn), 0)
-    # The one [B, B] residual, ∂ℓ_a/∂s_aj, with the gradient flowing through the
-    # weights α as Keras computes them (no stop-gradient):
+    # ∂ℓ_a/∂s_aj, with the gradient flowing through the weights α as Keras computes
+    # them (no stop-gradient):
     k = jnp.where(has, jax.nn.sigmoid(zp + zn), 0)[:, None]
     wp = jnp.where(pos, ex / sp, 0)
     wn = jnp.where(neg, ex / sn, 0)
     dlp = -gamma * ((margin - d) * _active(margin + d) - ap)  # ∂λ_p/∂d
     dln = -gamma * (((1 - margin) - d) * _active((1 + margin) - d) + an)  # ∂λ_n/∂d
-    w = k * (wp * dlp + wn * dln) * -_active(1 - s)  # ∂d/∂s = -[1 - s > 0]
-    return loss, (e, w)
+    return loss, k * (wp * dlp + wn * dln) * -_active(1 - s)  # ∂d/∂s = -[1 - s > 0]
 
 
 def _circle_bwd(gamma, margin, res, g):
     (e, w), _ = unshared(res)
-    return _symmetric_product(g[:, None] * w, e), None, None
+    # (g w + (g w)ᵀ) e with g on the [B, D] side: no scaled copy of w.
+    gc = g[:, None]
+    return (
+        gc * jnp.matmul(w, e, precision=_HIGHEST) + jnp.matmul(w.T, gc * e, precision=_HIGHEST),
+        None,
+        None,
+    )
 
 
 _circle.defvjp(_circle_fwd, _circle_bwd)

@@ -300,6 +300,33 @@ def test_mining_gradients_at_coincident_embeddings_are_finite():
     assert np.isfinite(np.asarray(g)).all()
 
 
+def test_circle_by_row_blocks_matches_the_reference(monkeypatch):
+    # Blocks of 8 rows over 20 anchors: 3 blocks, the last padded with 4 invalid rows.
+    from jaxloss import _embedding
+
+    monkeypatch.setattr(_embedding, "_BLOCK_ELEMENTS", 64)
+    r = rng(8)
+    e = jnp.asarray(r.normal(size=(2, 20, 4)))
+    e = e / jnp.linalg.norm(e, axis=-1, keepdims=True)
+    y = jnp.asarray(r.integers(0, 4, (2, 20)))
+    keep = jnp.asarray(r.random((2, 20)) > 0.2)
+    w = jnp.asarray(r.random((2, 20)))
+    kw = dict(gamma=4.0, margin=0.25, weights=w, where=keep)
+    for reduction in ("none", "mean"):
+
+        def f(x, red=reduction):
+            return jaxloss.circle(x, y, **kw, reduction=red)
+
+        def fr(x, red=reduction):
+            return reference.circle(x, y, **kw, reduction=red)
+
+        np.testing.assert_allclose(f(e), fr(e), rtol=1e-12)
+        np.testing.assert_allclose(grads(f, e), grads(fr, e), rtol=1e-10, atol=1e-14)
+    h = jax.hessian(lambda x: jaxloss.circle(x, y[0], gamma=4.0, reduction="sum"))(e[0])
+    hr = jax.hessian(lambda x: reference.circle(x, y[0], gamma=4.0, reduction="sum"))(e[0])
+    np.testing.assert_allclose(h, hr, rtol=1e-8, atol=1e-12)
+
+
 def test_batch_all_soft_and_hinge_match_the_reference_on_a_larger_batch():
     e, y = _batch(5, b=64, d=8, classes=5)
     for soft in (False, True):
