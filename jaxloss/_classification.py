@@ -145,7 +145,15 @@ def _ce_int(x, y, cw, axis, smoothing, z_loss):
 
 
 def _ce_int_fwd(x, y, cw, axis, smoothing, z_loss):
-    m, logsum = _max_logsum(x, axis)
+    # One exp per logit: e = exp(x − m) is both the forward's sum and the backward's
+    # softmax (p = e / s), saved as the residual, which the backward overwrites with
+    # the gradient in place. The logits themselves are saved only where the backward
+    # needs them (smoothing's [x finite] mask, the class weights' gradient).
+    m = jax.lax.stop_gradient(jnp.max(x, axis, keepdims=True))
+    e = jnp.exp(x - m)
+    s = jnp.sum(e, axis)
+    m = jnp.squeeze(m, axis)
+    logsum = jnp.log(s)
     lse = m + logsum
     nll = (m - _gather(x, y, axis)) + logsum
     loss = nll if cw is None else _class_weight_of(cw, y) * nll
@@ -155,15 +163,17 @@ def _ce_int_fwd(x, y, cw, axis, smoothing, z_loss):
         loss = (1 - smoothing) * loss + smoothing * ((m * wsum - wx) + logsum * wsum) / count
     if z_loss:
         loss = loss + z_loss * lse * lse
-    return loss, (x, y, cw, lse, count, wsum)
+    keep_x = x if (smoothing or cw is not None) else None
+    return loss, (e, s, keep_x, y, cw, lse, count, wsum)
 
 
 def _ce_int_bwd(axis, smoothing, z_loss, res, g):
-    x, y, cw, lse, count, wsum = res
-    (x, lse), (one_minus, eps, two_z) = unshared((x, lse), 1 - smoothing, smoothing, 2 * z_loss)
+    e, s, x, y, cw, lse, count, wsum = res
+    (e, s), (one_minus, eps, two_z) = unshared((e, s), 1 - smoothing, smoothing, 2 * z_loss)
+    classes = e.shape[axis]
     # An example with a label outside [0, C) has a NaN loss; its gradient is 0, so that a
     # zero cotangent (the example masked out afterwards) keeps the gradient finite.
-    valid = (y >= 0) & (y < x.shape[axis])
+    valid = (y >= 0) & (y < classes)
     g = jnp.where(valid, g, 0)
     dcw = None if cw is None else _class_weights_grad(x, y, cw, lse, g, count, axis, smoothing)
     # ∂ℓ/∂x = a·p − b·onehot − c_k·[x_k finite], per example a, b and per class c.
@@ -175,13 +185,12 @@ def _ce_int_bwd(axis, smoothing, z_loss, res, g):
         a = g if cw is None else b + eps * g * wsum / count
     if z_loss:
         a = a + two_z * g * lse
-    p = jnp.exp(x - jnp.expand_dims(lse, axis))
-    dx = jnp.expand_dims(a, axis) * p
-    dx = jnp.where(_onehot(y, x.shape, axis), dx - jnp.expand_dims(b, axis), dx)
+    dx = jnp.expand_dims(a / s, axis) * e  # a·p with p = e / s
+    dx = jnp.where(_onehot(y, e.shape, axis), dx - jnp.expand_dims(b, axis), dx)
     if smoothing:
         spread = jnp.expand_dims(eps * g / count, axis)
         if cw is not None:
-            spread = spread * _class_shape(cw, x.ndim, axis)
+            spread = spread * _class_shape(cw, e.ndim, axis)
         dx = jnp.where(x > -jnp.inf, dx - spread, dx)
     return dx, None, dcw
 
