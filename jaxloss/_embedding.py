@@ -1741,13 +1741,13 @@ def _circle_rows(e, y, valid, er, yr, vr, ir, gamma, margin):
 
 def _circle_bwd(gamma, margin, res, g):
     (e, w), _ = unshared(res)
-    # (g w + (g w)ᵀ) e with g on the [B, D] side: no scaled copy of w.
     gc = g[:, None]
-    return (
-        gc * jnp.matmul(w, e, precision=_HIGHEST) + jnp.matmul(w.T, gc * e, precision=_HIGHEST),
-        None,
-        None,
-    )
+    b, d = e.shape
+    if b <= d:  # small batches: scaling the [B, B] weights is the cheaper side
+        return _symmetric_product(gc * w, e), None, None
+    # (g w + (g w)ᵀ) e with g on the [B, D] side: no scaled copy of the [B, B] w.
+    dx = gc * jnp.matmul(w, e, precision=_HIGHEST) + jnp.matmul(w.T, gc * e, precision=_HIGHEST)
+    return dx, None, None
 
 
 _circle.defvjp(_circle_fwd, _circle_bwd)
