@@ -322,6 +322,16 @@ def test_circle_by_row_blocks_matches_the_reference(monkeypatch):
 
         np.testing.assert_allclose(f(e), fr(e), rtol=1e-12)
         np.testing.assert_allclose(grads(f, e), grads(fr, e), rtol=1e-10, atol=1e-14)
+    # Fewer examples than features: the backward scales the [B, B] side instead.
+    wide = e[0, :6] @ jnp.asarray(r.normal(size=(4, 16)))
+    for f in (jaxloss.circle, reference.circle):
+        assert f(wide, y[0, :6]).shape == (6,)
+    np.testing.assert_allclose(
+        grads(lambda x: jaxloss.circle(x, y[0, :6], weights=w[0, :6]), wide),
+        grads(lambda x: reference.circle(x, y[0, :6], weights=w[0, :6]), wide),
+        rtol=1e-10,
+        atol=1e-14,
+    )
     h = jax.hessian(lambda x: jaxloss.circle(x, y[0], gamma=4.0, reduction="sum"))(e[0])
     hr = jax.hessian(lambda x: reference.circle(x, y[0], gamma=4.0, reduction="sum"))(e[0])
     np.testing.assert_allclose(h, hr, rtol=1e-8, atol=1e-12)
