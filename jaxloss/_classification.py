@@ -64,8 +64,15 @@ def _max_logsum(x: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
     """The row maximum ``m`` and ``log Σ exp(x − m)``; lse = m + log-sum. Losses add the
     log-sum last, to ``m − x_y``, so that float32 keeps the digits of a small loss
     between large logits (``lse − x_y`` loses half an ulp of |x|)."""
+    m, _, total = _max_exp_sum(x, axis)
+    return m, jnp.log(total)
+
+
+def _max_exp_sum(x: jax.Array, axis: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The row maximum ``m``, ``e = exp(x − m)`` and its sum along ``axis``."""
     m = jax.lax.stop_gradient(jnp.max(x, axis, keepdims=True))
-    return jnp.squeeze(m, axis), jnp.log(jnp.sum(jnp.exp(x - m), axis))
+    e = jnp.exp(x - m)
+    return jnp.squeeze(m, axis), e, jnp.sum(e, axis)
 
 
 def _class_weights(fn: str, class_weights: ArrayLike | None, classes: int) -> jax.Array | None:
@@ -151,10 +158,7 @@ def _ce_int_fwd(x, y, cw, axis, smoothing, z_loss):
     # overwrites with the gradient in place. Smoothing's backward reads the logits
     # anyway (its [x finite] mask): it saves them alone and recomputes p = exp(x − lse),
     # which inside a program (logits from h @ W) was 0.7x the time of saving both.
-    m = jax.lax.stop_gradient(jnp.max(x, axis, keepdims=True))
-    e = jnp.exp(x - m)
-    s = jnp.sum(e, axis)
-    m = jnp.squeeze(m, axis)
+    m, e, s = _max_exp_sum(x, axis)
     logsum = jnp.log(s)
     lse = m + logsum
     nll = (m - _gather(x, y, axis)) + logsum
@@ -173,14 +177,12 @@ def _ce_int_fwd(x, y, cw, axis, smoothing, z_loss):
 
 def _ce_int_bwd(axis, smoothing, z_loss, res, g):
     e, s, x, y, cw, lse, count, wsum = res
-    kept = (x, lse) if smoothing else (e, s)
-    kept, (one_minus, eps, two_z) = unshared(kept, 1 - smoothing, smoothing, 2 * z_loss)
+    hyper = (1 - smoothing, smoothing, 2 * z_loss)
     if smoothing:
-        x, lse = kept
-        shape = x.shape
+        (x, lse), (one_minus, eps, two_z) = unshared((x, lse), *hyper)
     else:
-        e, s = kept
-        shape = e.shape
+        (e, s), (one_minus, eps, two_z) = unshared((e, s), *hyper)
+    shape = (x if smoothing else e).shape
     classes = shape[axis]
     # An example with a label outside [0, C) has a NaN loss; its gradient is 0, so that a
     # zero cotangent (the example masked out afterwards) keeps the gradient finite.

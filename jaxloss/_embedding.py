@@ -1704,7 +1704,8 @@ def _circle(e, y, valid, gamma, margin):
 def _circle_fwd(e, y, valid, gamma, margin):
     # Each anchor reads one row of the similarities: the rows go by blocks, so that
     # the [B, B] intermediates never exist whole; the one [B, B] array written is the
-    # residual (at B = 4096: 0.26x the temporaries and 0.75x the time of one pass).
+    # residual (at B = 4096: 0.25x the temporaries and 0.75x the time of one pass
+    # over whole [B, B] arrays).
     loss, w = _by_row_blocks(
         lambda yr, vr, ir, er: _circle_rows(e, y, valid, er, yr, vr, ir, gamma, margin),
         y, valid, e,
