@@ -1556,20 +1556,19 @@ def _npairs(a, p, y, valid):
 def _npairs_fwd(a, p, y, valid):
     s = _mm(a, p)
     cols = valid[None, :]
-    # One exp per similarity: the softmax below divides the same exponentials whose
-    # sum gives the log-sum-exp (exp over [B, B] is the forward's cost on CPU).
-    top = _finite_or_zero(jnp.max(jnp.where(cols, s, -jnp.inf), axis=1, keepdims=True))
-    e = jnp.where(cols, jnp.exp(s - top), 0)
-    total = jnp.sum(e, axis=1, keepdims=True)
-    lse = top[:, 0] + jnp.log(total[:, 0])
+    # Written as the reference writes it, log_softmax then exp: on XLA:CPU this lets
+    # the similarity product fuse with the row max and shift, and measured faster than
+    # one shared exp whose row sums give the log-sum-exp (1024 groups of 8 x 256:
+    # 0.96-0.99x the reference against 1.12-1.33x; one batch of 4096 x 256: 0.82x
+    # against 0.88x, temporaries 128 MiB against 192). A row with no valid column
+    # (a masked anchor) is NaN here and zeroed below.
+    logp = jax.nn.log_softmax(jnp.where(cols, s, -jnp.inf), axis=1)
     t, count = _npairs_targets(y, valid)
     target = jnp.where(t, 1 / count.astype(s.dtype)[:, None], 0)
-    loss = lse - jnp.sum(target * s, axis=1)
+    loss = -jnp.sum(jnp.where(t, target * logp, 0), axis=1)
     # The one [B, B] residual: ∂ℓ_a/∂s_aj = softmax - target (saving it beats
-    # recomputing the product and the exponentials in the backward). A row with no
-    # valid column (everything masked) has total 0 and is zeroed below.
-    prob = e / jnp.where(total > 0, total, 1)
-    w = jnp.where(valid[:, None], prob - target, 0)
+    # recomputing the product and the exponentials in the backward).
+    w = jnp.where(valid[:, None], jnp.exp(logp) - target, 0)
     return jnp.where(valid, loss, 0), (a, p, w)
 
 
