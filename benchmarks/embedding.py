@@ -17,7 +17,8 @@ Two sections, one run:
    the reference (and optax's ``ntxent``). A reference whose compiled temporaries
    exceed ``--max-temp-gib`` (``batch_all_triplet``'s ``[B, B, B]`` triplets) is
    compiled, its memory reported, but not run; such a loss gets a second row at the
-   largest batch of ``MINING_FALLBACK`` where its reference fits.
+   largest batch of ``MINING_FALLBACK`` where its reference fits, and so does a loss
+   whose optax peer is over the budget (``ntxent``'s ``[B, B, D]`` differences).
 
 Every JAX candidate is ``jax.jit(jax.value_and_grad(lambda x, *rest: mean loss))``,
 differentiated with respect to the first input, compiled ahead of time (its
@@ -451,8 +452,8 @@ def mining_rows(
             rows.append(row)
             progress(row)
             del cands, args
-            # A reference over the memory budget: one more row at a smaller batch.
-            if "reference" in row.times or "not run" not in row.skipped.get("reference", ""):
+            # A reference or optax over the memory budget: one more row at a smaller batch.
+            if not any("not run" in row.skipped.get(k, "") for k in ("reference", "optax")):
                 break
     if missing:
         runner.warn(f"mining: not in the catalogue (yet): {', '.join(dict.fromkeys(missing))}")
@@ -539,8 +540,8 @@ def report(
             "two-tower losses (npairs, info_nce, sigmoid_pairwise) get a second tower "
             "correlated with the first; temperature 0.1 (scale 10, bias −10 for "
             "sigmoid_pairwise) passed as an input. A row marked † repeats a loss at the "
-            "largest smaller batch where its reference fits the memory budget, to give a "
-            "time ratio.",
+            "largest smaller batch where its reference and optax fit the memory budget, to "
+            "give a time ratio.",
             "",
             catalogue_table(mining),
             "",
