@@ -178,7 +178,19 @@ def class_axis(fn: str, scores: str, x: jax.Array, value: object) -> int:
             f"{fn}: {scores} must have a class axis, got a scalar; "
             f"pass one score per class, shape (..., num_classes)"
         )
-    return axis(fn, value, x.ndim)
+    ax = axis(fn, value, x.ndim)
+    nonempty_axis(fn, scores, x, ax, "class")
+    return ax
+
+
+def nonempty_axis(fn: str, arg: str, x: jax.Array, ax: int, what: str) -> None:
+    """Refuses a zero-size ``what`` axis (class, list, feature): a loss over no classes has
+    no meaning, and a zero-size max or log-sum-exp would fail with a bare message."""
+    if isinstance(x.shape[ax], int) and x.shape[ax] == 0:
+        raise ValueError(
+            f"{fn}: {arg} has a zero-size {what} axis {ax} (shape {x.shape}); "
+            f"it needs at least one {what}"
+        )
 
 
 def class_labels(
