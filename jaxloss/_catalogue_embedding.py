@@ -318,7 +318,14 @@ ENTRIES: tuple[Entry, ...] = (
                 {"margin": 0.5},
             ),
         ),
-        edge_cases=(EdgeCase("scores ±1e4", _f([1e4, -1e4], [-1e4, 1e4], [1.0, 1.0])),),
+        edge_cases=(
+            EdgeCase("scores ±1e4", _f([1e4, -1e4], [-1e4, 1e4], [1.0, 1.0])),
+            EdgeCase(
+                "infinite score difference, loss 0",
+                _f([math.inf, 0.0], [0.0, -math.inf], [1.0, 1.0]),
+                value=_f([0.0, 0.0])[0],
+            ),
+        ),
         peers=Peers(torch="margin_ranking_loss"),
     ),
     Entry(

@@ -882,7 +882,8 @@ def _margin_ranking_bwd(margin, res, g):
     yf = _as(y, x1.dtype)
     d = x1 - x2
     k = g * _active(margin - yf * d, zero)
-    gy = -k * d if jnp.issubdtype(y.dtype, jnp.floating) else None
+    # Off the hinge (k = 0) an infinite difference would make 0 · inf = NaN: select.
+    gy = jnp.where(k != 0, -k * d, 0) if jnp.issubdtype(y.dtype, jnp.floating) else None
     g2 = k * yf
     return -g2, g2, gy
 
@@ -921,7 +922,8 @@ def margin_ranking(
         \frac{\partial \ell}{\partial y} = -[\ell > 0]\,(x_1 - x_2)
 
     At the hinge ``m = y (x_1 - x_2)`` the rule takes the subgradient 0 (PyTorch's
-    ``clamp_min`` passes the full gradient there).
+    ``clamp_min`` passes the full gradient there). Where the loss is 0 every gradient
+    is exactly 0, also when ``x_1 - x_2`` is infinite (no ``0 · inf``).
 
     Args:
       input1: scores of any float dtype and shape.

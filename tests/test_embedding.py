@@ -186,6 +186,23 @@ def test_margin_ranking_and_hinge_embedding_hinge_subgradient_is_zero():
     assert float(g[0]) == 0.0
 
 
+def test_margin_ranking_infinite_difference_off_the_hinge_has_finite_gradients():
+    # Loss 0 where y (x1 - x2) = +inf: the target's gradient is 0, not 0 · inf = NaN.
+    x1 = jnp.array([jnp.inf, 2.0, -jnp.inf])
+    x2 = jnp.array([0.0, 1.0, 0.0])
+    t = jnp.array([1.0, 1.0, -1.0])
+
+    def f(a, b, y):
+        return jaxloss.margin_ranking(a, b, y, margin=0.5, reduction="sum")
+
+    v, g = jax.jit(jax.value_and_grad(f, argnums=(0, 1, 2)))(x1, x2, t)
+    assert float(v) == 0.0
+    for gi in g:
+        np.testing.assert_array_equal(gi, np.zeros(3))
+    h = jax.hessian(f, argnums=2)(x1, x2, t)
+    assert np.all(np.isfinite(np.asarray(h)))
+
+
 def test_integer_targets_and_where():
     x = jnp.array([0.2, jnp.nan, 3.0])
     t = jnp.array([1, -1, -1])
