@@ -38,10 +38,10 @@ alignment has positive probability and is reported as a loss of exactly ``+inf``
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.typing import ArrayLike
 
 from . import _checks
@@ -359,7 +359,8 @@ def _ctc_body(core, x, y, logit_paddings, label_paddings, input_lengths, label_l
 
     dtype = compute_dtype(x)
     # Flatten the batch; excluded sequences become "no frames, no labels" (loss 0).
-    size = int(np.prod(batch, dtype=np.int64))
+    # math.prod keeps a symbolic batch size (jax.export) symbolic; np.prod would not.
+    size = math.prod(batch)
     xb = x.reshape(size, t, k).astype(dtype)
     yb = y.reshape(size, n)
     yb = jnp.where((yb >= 0) & (yb < k), yb, 0).astype(jnp.int32)

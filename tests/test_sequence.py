@@ -378,3 +378,34 @@ def test_lengths_formulation_through_the_harness():
     report = testing.check_loss(with_lengths(jaxloss.ctc), with_lengths(reference.ctc), sample,
                                 checks=("gradient", "vmap"), name="ctc (lengths)")  # fmt: skip
     report.raise_for_failure()
+
+
+# --- shape polymorphism and empty batches
+
+
+def test_export_with_a_symbolic_batch_matches_the_plain_call():
+    from jax import export
+
+    (b,) = export.symbolic_shape("b")
+    x, labels = _batch(seed=7, b=3)
+    x = x.astype(jnp.float32)
+
+    def f(x, labels):
+        return jaxloss.ctc(x, labels, reduction="mean")
+
+    specs = (jax.ShapeDtypeStruct((b, T, K), jnp.float32), jax.ShapeDtypeStruct((b, 2), jnp.int32))
+    for g in (f, jax.grad(f)):
+        exported = export.export(jax.jit(g))(*specs)
+        np.testing.assert_allclose(exported.call(x, labels), g(x, labels), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch", [(0,), (2, 0)])
+def test_empty_batch_gives_empty_none_and_zero_sum_and_mean(batch):
+    x = jnp.zeros((*batch, T, K))
+    labels = jnp.zeros((*batch, 2), jnp.int32)
+    assert jaxloss.ctc(x, labels).shape == batch
+    for reduction in ("sum", "mean"):
+        for kw in ({}, {"weights": jnp.ones(batch)}, {"where": jnp.ones(batch, bool)}):
+            f = jax.jit(lambda x, r=reduction, kw=kw: jaxloss.ctc(x, labels, reduction=r, **kw))
+            value, g = jax.value_and_grad(f)(x)
+            assert value == 0.0 and g.shape == x.shape
