@@ -254,10 +254,18 @@ def _pairs_masks(y, v, n, big_n, masked, axis_name):
 
 def _pairs_fwd(z, y, tau, v, kind, normalize, masked, eps, axis_name):
     zh = _unit(z, eps) if normalize else z
-    zz = _gather(zh, axis_name)
     # [n, N] scaled similarities, saved for the backward pass; 1/τ scales the [n, D]
-    # operand, so that no second [n, N] buffer is written.
-    s = (zh * (1 / tau)) @ zz.T
+    # operands, so that no second [n, N] buffer is written.
+    if axis_name is None:
+        # Both operands are one array u = ẑ/√τ, so that s = u uᵀ is exactly symmetric
+        # (s_ij and s_ji are the same sum of the same products): the backward pass reads
+        # s_ij for s_ji, and row j's log-normaliser with it. With (ẑ/τ) ẑᵀ they differ
+        # by rounding, which exp(s − lse) turns into a gradient error of order
+        # exp(ulp(s)): 100% once the logits reach ~1e7 (normalize=False).
+        u = zh * jnp.sqrt(1 / tau)
+        s = u @ u.T
+    else:
+        s = (zh * (1 / tau)) @ _gather(zh, axis_name).T
     n, big_n = s.shape
     self_, same, ok = _pairs_masks(y, v, n, big_n, masked, axis_name)
     pos = _and(same & ~self_, ok)

@@ -174,6 +174,26 @@ def test_zero_embeddings_and_tiny_temperatures_stay_finite():
             assert np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads)
 
 
+@pytest.mark.parametrize("name", ["supervised_contrastive", "ntxent"])
+def test_float32_gradient_with_huge_logits_matches_float64(name):
+    """Logits ~1e7 (raw embeddings x3000, a temperature that is not a power of two): the
+    backward pass reads s_ij for s_ji, so the forward's similarities must be exactly
+    symmetric, or exp(s - lse) turns their rounding into an O(1) gradient error."""
+    r = _rng(11)
+    z = (r.normal(size=(16, 8)) * 3000).astype(np.float32)
+    y = jnp.asarray(r.integers(0, 4, 16), jnp.int32)
+    fn, ref = getattr(jaxloss, name), getattr(jaxloss.reference, name)
+    opts = {"normalize": False} if name == "supervised_contrastive" else {}
+    tau = 0.93 if name == "supervised_contrastive" else 0.00093
+
+    def grad(f, z):
+        return jax.jit(jax.grad(lambda z: f(z, y, tau, reduction="mean", **opts)))(z)
+
+    g32 = np.asarray(grad(fn, jnp.asarray(z)), np.float64)
+    g64 = np.asarray(grad(ref, jnp.asarray(z, jnp.float64)))
+    assert np.max(np.abs(g32 - g64)) <= 2e-5 * np.max(np.abs(g64))
+
+
 def test_low_precision_inputs_compute_in_float32():
     z = _z(6).astype(jnp.bfloat16)
     y = jnp.asarray([0, 0, 1, 1, 2, 2], jnp.int32)
