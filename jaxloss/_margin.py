@@ -696,17 +696,24 @@ def _sparsemax_threshold(x: jax.Array, top: jax.Array) -> jax.Array:
 def _newton_root(x: jax.Array, top: jax.Array) -> jax.Array:
     xs, tops = lax.stop_gradient((x, top))
 
+    # The support shrinks at every step that changes it, so C steps reach the root; the
+    # count bounds the loop also where the exit test cannot hold. A row with a NaN,
+    # +inf or only -inf scores has a NaN count (every comparison with NaN is False, so
+    # ``n != n_before`` would stay True forever): it is left out of the exit test and
+    # gives NaN, and the other rows stop as soon as they converge.
+    limit = x.shape[-1] + 1
+
     def body(state):
-        tau, n, _ = state
+        tau, n, _, i = state
         tau, n_next = _newton_step(xs, tops, tau)
-        return tau, n_next, n
+        return tau, n_next, n, i + 1
 
     def cond(state):
-        _, n, n_before = state
-        return jnp.any(n != n_before)
+        _, n, n_before, i = state
+        return jnp.any((n != n_before) & (n == n)) & (i < limit)
 
     tau, n = _newton_step(xs, tops, jnp.full(top.shape, -1.0, x.dtype))
-    return lax.while_loop(cond, body, (tau, n, jnp.full_like(n, -1)))[0]
+    return lax.while_loop(cond, body, (tau, n, jnp.full_like(n, -1), 0))[0]
 
 
 @jax.custom_vjp

@@ -1,6 +1,8 @@
 """Multiclass margin losses, sparsemax and zero-one: values, documented conventions,
 masking, label formats and errors."""
 
+import threading
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -259,6 +261,35 @@ def test_sparsemax_minus_inf_scores_are_excluded_classes():
         jaxloss.sparsemax(x, y), jaxloss.sparsemax(x[:, 1:3], y - 1), rtol=1e-15
     )
     np.testing.assert_array_equal(grad(jaxloss.sparsemax, x, y), [[0, 0.75, -0.75, 0]])
+
+
+def _returns_within(call, seconds=60.0):
+    """Runs ``call`` in a daemon thread: a loop that never ends fails the test instead of
+    hanging the run (a ``lax.while_loop`` cannot be interrupted from Python)."""
+    out = {}
+    thread = threading.Thread(target=lambda: out.setdefault("value", call()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"did not return within {seconds} s"
+    return out["value"]
+
+
+@pytest.mark.parametrize("bad", [jnp.nan, jnp.inf, "all -inf"])
+def test_sparsemax_nan_or_inf_row_gives_nan_and_returns(bad):
+    x, y = scores(15, shape=(4, 5))
+    row = jnp.full(5, -jnp.inf) if bad == "all -inf" else x[1].at[2].set(bad)
+    dirty = x.at[1].set(row)
+
+    def run():
+        loss = jax.jit(jaxloss.sparsemax)(dirty, y)
+        g = jax.grad(lambda s: jnp.sum(jaxloss.sparsemax(s, y)))(dirty)
+        return jax.block_until_ready((loss, g))
+
+    loss, g = _returns_within(run)
+    clean = np.r_[0, 2:4]
+    assert np.isnan(loss[1])
+    np.testing.assert_allclose(loss[clean], jaxloss.sparsemax(x, y)[clean], rtol=1e-14)
+    np.testing.assert_allclose(g[clean], grad(jaxloss.sparsemax, x, y)[clean], rtol=1e-14)
 
 
 # --- zero_one
