@@ -174,7 +174,14 @@ def _axis_name(fn: str, axis_name: object) -> Hashable | None:
 
 
 def _batched(core: Callable[..., jax.Array], arrays: list[jax.Array], nlead: int, statics: tuple):
-    """``core`` on 2-D (examples, features) arrays, vmapped over the leading batch axes."""
+    """``core`` on 2-D (examples, features) arrays, vmapped over the leading batch axes.
+
+    An empty batch (no examples, ``N = 0``) has no pairs: its per-example output is
+    empty, and the rules (whose row maxima have no identity there) are not traced.
+    """
+    n = arrays[0].shape[nlead]
+    if isinstance(n, int) and n == 0:
+        return jnp.zeros(arrays[0].shape[: nlead + 1], arrays[0].dtype)
     if nlead == 0:
         return core(*arrays, *statics)
     lead = arrays[0].shape[:nlead]

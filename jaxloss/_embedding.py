@@ -1045,6 +1045,12 @@ def _per_problem(core: Callable[..., Any], *arrays: jax.Array) -> Any:
     return jax.vmap(core)(*arrays)
 
 
+def _no_examples(b: Any) -> bool:
+    """An empty batch (``B = 0``, static): no anchors, so no losses and no mining at all;
+    the callers return an empty ``"none"`` and a 0 ``"sum"``/``"mean"``."""
+    return isinstance(b, int) and b == 0
+
+
 def _finite_or_zero(x: jax.Array) -> jax.Array:
     """``x``, with its non-finite entries (the max of an empty masked row) set to 0."""
     return jnp.where(jnp.isfinite(x), x, 0)
@@ -1212,12 +1218,16 @@ def _mining_call(fn, core, embeddings, labels, hyper, *, weights, where, reducti
     ys = _reduce.exclude(y, mask, 0)
     valid = jnp.ones(shape, bool) if mask is None else mask
     b, d = e.shape[-2:]
-    out = _per_problem(
-        lambda e_, y_, v_: core(e_, y_, v_, *hyper),
-        es.reshape(-1, b, d),
-        ys.reshape(-1, b),
-        valid.reshape(-1, b),
-    )
+    if _no_examples(b):
+        zeros = jnp.zeros(shape, dtype)
+        out = (zeros, zeros) if counted else zeros
+    else:
+        out = _per_problem(
+            lambda e_, y_, v_: core(e_, y_, v_, *hyper),
+            es.reshape(-1, b, d),
+            ys.reshape(-1, b),
+            valid.reshape(-1, b),
+        )
     if not counted:
         return _reduce.reduce(fn, out.reshape(shape), weights=weights, mask=mask,
                               reduction=reduction).astype(e.dtype)  # fmt: skip
@@ -1624,8 +1634,11 @@ def _npairs_call(core, anchors, positives, labels, *, weights, where, reduction)
     ys = _reduce.exclude(y, mask, 0)
     valid = jnp.ones(shape, bool) if mask is None else mask
     b, d = a.shape[-2:]
-    losses = _per_problem(core, xs[0].reshape(-1, b, d), xs[1].reshape(-1, b, d),
-                          ys.reshape(-1, b), valid.reshape(-1, b)).reshape(shape)  # fmt: skip
+    if _no_examples(b):
+        losses = jnp.zeros(shape, dtype)
+    else:
+        losses = _per_problem(core, xs[0].reshape(-1, b, d), xs[1].reshape(-1, b, d),
+                              ys.reshape(-1, b), valid.reshape(-1, b)).reshape(shape)  # fmt: skip
     return _reduce.reduce(fn, losses, weights=weights, mask=mask, reduction=reduction).astype(
         a.dtype
     )

@@ -194,6 +194,33 @@ def test_float32_gradient_with_huge_logits_matches_float64(name):
     assert np.max(np.abs(g32 - g64)) <= 2e-5 * np.max(np.abs(g64))
 
 
+_EMPTY_CALLS = {
+    "ntxent": lambda m, e, y, t, r: m.ntxent(e, y, t, reduction=r),
+    "supervised_contrastive": lambda m, e, y, t, r: m.supervised_contrastive(e, y, t, reduction=r),
+    "info_nce": lambda m, e, y, t, r: m.info_nce(e, e[..., ::-1], t, reduction=r),
+    "sigmoid_pairwise": lambda m, e, y, t, r: m.sigmoid_pairwise(e, e, t, -t, reduction=r),
+}
+
+
+@pytest.mark.parametrize("module", ["jaxloss", "reference"])
+@pytest.mark.parametrize("name", sorted(_EMPTY_CALLS))
+@pytest.mark.parametrize("shape", [(0, 4), (2, 0, 4), (0, 3, 4)])
+def test_empty_batch_is_an_empty_none_and_a_zero_sum_and_mean(name, shape, module):
+    m = jaxloss if module == "jaxloss" else jaxloss.reference
+    call = _EMPTY_CALLS[name]
+    e = jnp.asarray(_rng(5).normal(size=shape))
+    y = jnp.zeros(shape[:-1], jnp.int32)
+    tau = jnp.full(shape[:-2], 0.5)
+    assert call(m, e, y, tau, "none").shape == shape[:-1]
+    for reduction in ("sum", "mean"):
+        f = jax.jit(jax.value_and_grad(lambda e, t, r=reduction: call(m, e, y, t, r), (0, 1)))
+        value, (ge, gt) = f(e, tau)
+        assert float(value) == 0.0
+        assert ge.shape == shape and gt.shape == shape[:-2]
+        np.testing.assert_array_equal(ge, 0.0)
+        np.testing.assert_array_equal(gt, 0.0)
+
+
 def test_low_precision_inputs_compute_in_float32():
     z = _z(6).astype(jnp.bfloat16)
     y = jnp.asarray([0, 0, 1, 1, 2, 2], jnp.int32)

@@ -302,6 +302,30 @@ def test_leading_axes_are_independent_batches(name):
     np.testing.assert_allclose(out[1, 2], f(*args(e[1, 2], y[1, 2])), rtol=1e-12)
 
 
+_EMPTY_CALLS = {
+    "batch_hard_triplet": lambda m, e, y, r: m.batch_hard_triplet(e, y, reduction=r),
+    "batch_all_triplet": lambda m, e, y, r: m.batch_all_triplet(e, y, reduction=r),
+    "batch_all_triplet soft": lambda m, e, y, r: m.batch_all_triplet(e, y, soft=True, reduction=r),
+    "circle": lambda m, e, y, r: m.circle(e, y, reduction=r),
+    "npairs": lambda m, e, y, r: m.npairs(e, e[..., ::-1], y, reduction=r),
+}
+
+
+@pytest.mark.parametrize("module", ["jaxloss", "reference"])
+@pytest.mark.parametrize("name", sorted(_EMPTY_CALLS))
+@pytest.mark.parametrize("shape", [(0, 4), (2, 0, 4), (0, 3, 4)])
+def test_empty_batch_is_an_empty_none_and_a_zero_sum_and_mean(name, shape, module):
+    m = jaxloss if module == "jaxloss" else reference
+    call = _EMPTY_CALLS[name]
+    e = jnp.asarray(rng(5).normal(size=shape))
+    y = jnp.zeros(shape[:-1], jnp.int32)
+    assert call(m, e, y, "none").shape == shape[:-1]
+    for reduction in ("sum", "mean"):
+        value, g = jax.jit(jax.value_and_grad(lambda e, r=reduction: call(m, e, y, r)))(e)
+        assert float(value) == 0.0 and g.shape == shape
+        np.testing.assert_array_equal(g, 0.0)
+
+
 def test_mining_gradients_at_coincident_embeddings_are_finite():
     e = jnp.array([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [2.0, 0.0]])
     y = jnp.array([0, 0, 1, 1])
