@@ -4,12 +4,8 @@ A fenced ```python block whose first line is an ``import`` or ``from`` statement
 a complete program: it runs in a fresh namespace, under JAX's default config
 (float32, standard promotion) as a user would run it, and any ``test_*`` function
 it defines is called too. Blocks that start otherwise (signatures, fragments) are
-illustrations and are not run.
-
-A few names are placeholders in the prose for the reader's own objects
-(``my_loss``, ``my_plain_reference``, ``predictions``, ``targets``); a block that
-uses one without defining it gets a real one (``jaxloss.huber`` and its reference,
-with sample inputs), so that template snippets run as well.
+illustrations and are not run. Each runs as written: nothing is added to its namespace,
+so a name the reader would have to guess (``my_loss``, ``predictions``) fails the test.
 """
 
 from __future__ import annotations
@@ -22,9 +18,6 @@ from pathlib import Path
 
 import jax
 import pytest
-
-import jaxloss
-from jaxloss import catalogue, reference
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -48,19 +41,6 @@ def _blocks():
 
 
 BLOCKS = _blocks()
-
-
-PLACEHOLDERS = ("my_loss", "my_plain_reference", "predictions", "targets")
-
-
-def _placeholders() -> dict[str, object]:
-    predictions, targets = catalogue.get("huber").inputs(seed=0)
-    return {
-        "my_loss": jaxloss.huber,
-        "my_plain_reference": reference.huber,
-        "predictions": predictions,
-        "targets": targets,
-    }
 
 
 def _free_names(tree: ast.Module) -> set[str]:
@@ -89,10 +69,8 @@ def test_every_page_with_examples_is_collected():
 def test_example_runs(page, line, source):
     tree = ast.parse(source, filename=f"{page}:{line}")
     name = f"docs_example_{page.stem}_{line}"
+    assert not _free_names(tree), f"{page.name}:{line} uses undefined {_free_names(tree)}"
     namespace = {"__name__": name}
-    free = _free_names(tree) & set(PLACEHOLDERS)
-    if free:
-        namespace.update({k: v for k, v in _placeholders().items() if k in free})
     # Examples are written for a user's default config; conftest.py turns on x64 and
     # strict promotion for the rest of the suite.
     with (
@@ -121,3 +99,33 @@ def test_ci_runs_the_readme_commands():
     for run in runs:  # `jaxloss verify`, `jaxloss demo`: CI runs them with arguments
         assert f"\n{run} " in ci, run
     assert f"\n{commands[1]}\n" in ci
+
+
+def _section(text: str, heading: str) -> str:
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_verify_example_is_complete_and_states_the_convention():
+    """The "Verify your own loss" block defines what it verifies (it runs as written, above)
+    and the prose says what check_loss calls a loss with."""
+    section = _section((ROOT / "README.md").read_text(), "Verify your own loss")
+    block = FENCE.search(section)
+    assert block, "the section has no runnable example"
+    tree = ast.parse(textwrap.dedent(block.group("body")))
+    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assigned = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
+                if isinstance(t, ast.Name)}  # fmt: skip
+    assert {"my_loss", "my_plain_reference"} <= defined
+    assert {"predictions", "targets", "report"} <= assigned
+    assert "check_loss" in block.group("body") and "raise_for_failure" in block.group("body")
+    for word in ("`weights=`", "`where=`", "`reduction=`", "apply_conventions"):
+        assert word in section
+
+
+def test_readme_says_how_to_get_the_cpu_torch():
+    readme = (ROOT / "README.md").read_text()
+    start = (ROOT / "docs" / "getting-started.md").read_text()
+    command = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+    assert command in readme and command in start
+    # ... and it pins the version the test extras pin.
+    assert '"torch==2.13.0"' in (ROOT / "pyproject.toml").read_text()
