@@ -83,7 +83,11 @@ ENTRIES: tuple[Entry, ...] = (
         _CLASSIFICATION,
         "Σ t (lse(x) − x), probability labels",
         _logits_probabilities,
-        options=({}, {"label_smoothing": 0.1}),
+        options=(
+            {},
+            {"label_smoothing": 0.1},
+            {"class_weights": _CLASS_WEIGHTS, "label_smoothing": 0.2},
+        ),
         edge_cases=(
             EdgeCase(
                 "-inf logits as masks (zero targets there)",
@@ -93,6 +97,12 @@ ENTRIES: tuple[Entry, ...] = (
                 "-inf logits, smoothing",
                 (_MASKED[0], np.asarray([[1.0, 0, 0, 0, 0], [0, 0, 0, 1.0, 0]], np.float32)),
                 {"label_smoothing": 0.1},
+            ),
+            EdgeCase(
+                "a row of -inf logits (zero targets), class weights, smoothing",
+                (np.full((1, 5), -_INF, np.float32), np.zeros((1, 5), np.float32)),
+                {"class_weights": _CLASS_WEIGHTS, "label_smoothing": 0.1},
+                value=np.float32([0.0]),
             ),
         ),
         peers=Peers(

@@ -220,3 +220,74 @@ def class_labels(
             f"(softmax_cross_entropy takes probability labels)"
         )
     return ax, y
+
+
+def class_axes(fn: str, scores: str, x: jax.Array, value: object, *, allow_none: bool) -> tuple:
+    """optax's class ``axis`` that may name several axes: a tuple (or list) of ints, kept in
+    the order given (the classes are the flat index over them in that order), or ``None``
+    for every axis when ``allow_none``. A single int is returned as a 1-tuple."""
+    if x.ndim == 0:
+        class_axis(fn, scores, x, -1)  # raises: a scalar has no class axis
+    if value is None and allow_none:
+        return tuple(range(x.ndim))
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return (class_axis(fn, scores, x, value),)
+    if not isinstance(value, tuple | list) or not value:
+        kinds = "an int or a non-empty tuple of ints"
+        if allow_none:
+            kinds = "an int, a non-empty tuple of ints or None"
+        raise TypeError(f"{fn}: axis must be {kinds}, got {value!r}")
+    out = tuple(axis(fn, a, x.ndim) for a in value)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fn}: axis {tuple(value)!r} repeats an axis of {scores} {x.shape}")
+    for a in out:
+        nonempty_axis(fn, scores, x, a, "class")
+    return out
+
+
+def concrete_hyperparameter(
+    fn: str, arg: str, value: object, *, positive: bool, fix: str
+) -> object:
+    """Checks a hyperparameter that may also be a traced (learnt) array, where it is known.
+
+    A Python number or a NumPy array is checked at trace time: finite, and ``> 0`` when
+    ``positive``; a Python int becomes a float. A ``jax.Array`` (traced or not) passes
+    unchecked: its value is not known here without a transfer from the device.
+    """
+    if isinstance(value, bool | np.bool_):
+        raise TypeError(f"{fn}: {arg} must be a number or a float array, got {value!r}")
+    if not isinstance(value, int | float | np.number | np.ndarray):
+        return value
+    v = np.asarray(value, np.float64)
+    bad = ~np.isfinite(v) | (v <= 0) if positive else ~np.isfinite(v)
+    if np.any(bad):
+        got = v[bad].flat[0]
+        need = "finite and > 0" if positive else "finite"
+        raise ValueError(f"{fn}: {arg} must be {need}, got {got:g}; {fix}")
+    return float(value) if isinstance(value, int) else value
+
+
+def concrete_values_in(
+    fn: str, arg: str, value: object, allowed: tuple[float, ...], where: object = None
+) -> None:
+    """Checks that an array known at trace time (not a tracer) holds only ``allowed``
+    values where ``where`` (if given, and known too) is True; a traced array cannot be
+    checked under ``jit`` and passes."""
+    if isinstance(value, jax.core.Tracer) or isinstance(where, jax.core.Tracer):
+        return
+    v = np.asarray(value)
+    if v.dtype == object or jnp.issubdtype(v.dtype, jnp.complexfloating):
+        return
+    bad = ~np.isin(v, allowed)
+    if where is not None:
+        try:
+            bad &= np.broadcast_to(np.asarray(where, bool), v.shape)
+        except ValueError:
+            return  # the shape check of ``where`` reports it
+    if np.any(bad):
+        got = v[bad].flat[0].item()
+        raise ValueError(
+            f"{fn}: {arg} must hold only the values {allowed}, got {got!r} "
+            f"(at index {tuple(int(i) for i in np.argwhere(bad)[0])}); map the labels first, "
+            f"e.g. jnp.where({arg} > 0, 1, -1)"
+        )

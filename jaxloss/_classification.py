@@ -23,6 +23,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from . import _checks
@@ -60,19 +61,19 @@ def _onehot(labels: jax.Array, shape: tuple[int, ...], axis: int) -> jax.Array:
     return iota == jnp.expand_dims(labels, axis)
 
 
-def _max_logsum(x: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
-    """The row maximum ``m`` and ``log Σ exp(x − m)``; lse = m + log-sum. Losses add the
-    log-sum last, to ``m − x_y``, so that float32 keeps the digits of a small loss
-    between large logits (``lse − x_y`` loses half an ulp of |x|)."""
-    m, _, total = _max_exp_sum(x, axis)
-    return m, jnp.log(total)
-
-
 def _max_exp_sum(x: jax.Array, axis: int) -> tuple[jax.Array, jax.Array, jax.Array]:
     """The row maximum ``m``, ``e = exp(x − m)`` and its sum along ``axis``."""
     m = jax.lax.stop_gradient(jnp.max(x, axis, keepdims=True))
     e = jnp.exp(x - m)
     return jnp.squeeze(m, axis), e, jnp.sum(e, axis)
+
+
+def _flatten_classes(x: jax.Array, axes: tuple[int, ...]) -> jax.Array:
+    """``x`` with the class ``axes`` moved last, in their given order, and flattened into
+    one (optax's tuple ``axis``); the other axes keep their order."""
+    batch = tuple(a for a in range(x.ndim) if a not in axes)
+    x = jnp.transpose(x, batch + axes)
+    return x.reshape((*x.shape[: len(batch)], -1))
 
 
 def _class_weights(fn: str, class_weights: ArrayLike | None, classes: int) -> jax.Array | None:
@@ -262,6 +263,11 @@ def _ce_int_call(core, logits, labels, *, axis, class_weights, ignore_index, lab
                  z_loss, weights, where, reduction):  # fmt: skip
     """Argument handling shared by the loss and its reference."""
     fn = "softmax_cross_entropy_with_integer_labels"
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        # optax's tuple axis: a label is the flat index over the named axes, in that order.
+        x = _checks.float_array(fn, "logits", logits)
+        axes = _checks.class_axes(fn, "logits", x, axis, allow_none=False)
+        logits, axis = _flatten_classes(x, axes), -1
     smoothing = _checks.static_float(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     z = _checks.static_float(fn, "z_loss", z_loss, low=0.0)
     return _integer_labels_call(
@@ -275,7 +281,7 @@ def softmax_cross_entropy_with_integer_labels(
     logits: ArrayLike,
     labels: ArrayLike,
     *,
-    axis: int = -1,
+    axis: int | tuple[int, ...] = -1,
     class_weights: ArrayLike | None = None,
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
@@ -320,7 +326,10 @@ def softmax_cross_entropy_with_integer_labels(
     Args:
       logits: unnormalised scores, any float dtype, classes along ``axis``.
       labels: integer class indices, the shape of ``logits`` without ``axis``.
-      axis: the class axis (``1`` for PyTorch's [N, C, H, W] layout).
+      axis: the class axis (``1`` for PyTorch's [N, C, H, W] layout), or, as
+        optax, a tuple of axes: the classes are then the flat index over them in
+        the order given (``jnp.ravel_multi_index`` over those sizes), and
+        ``class_weights`` has their product as C.
       class_weights: optional per-class weights, shape ``(C,)`` (PyTorch's ``weight``).
       ignore_index: a label value whose entries are excluded (PyTorch's default
         is -100; here nothing is ignored unless asked).
@@ -364,72 +373,105 @@ def softmax_cross_entropy_with_integer_labels(
 # --- probability labels
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _ce_soft(x, t, axis, smoothing):
-    return _ce_soft_fwd(x, t, axis, smoothing)[0]
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+def _ce_soft(x, t, cw, axis, smoothing):
+    return _ce_soft_fwd(x, t, cw, axis, smoothing)[0]
 
 
-def _ce_soft_fwd(x, t, axis, smoothing):
-    m, logsum = _max_logsum(x, axis)
+def _safe_max_logsum(x: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
+    """:func:`_max_logsum` that also takes a row whose logits are all ``-inf`` (every class
+    masked): its maximum is taken as 0 and its log-sum as 0, so that zero targets give a
+    loss of exactly 0 there and nothing downstream meets ``-inf - (-inf)``."""
+    m = jax.lax.stop_gradient(jnp.max(x, axis, keepdims=True))
+    m = jnp.where(m == -jnp.inf, 0, m)
+    total = jnp.sum(jnp.exp(x - m), axis)
+    empty = total == 0
+    return jnp.squeeze(m, axis), jnp.where(empty, 0, jnp.log(jnp.where(empty, 1, total)))
+
+
+def _ce_soft_fwd(x, t, cw, axis, smoothing):
+    m, logsum = _safe_max_logsum(x, axis)
     lse = m + logsum
+    wt = t if cw is None else t * _class_shape(cw, x.ndim, axis)
     # Zero-target classes add exactly 0, even where the logit is -inf (a mask). The
     # select keeps this forward autodiff-correct in t as well (∂/∂t = x, or 0 at a mask),
     # which nested differentiation (a cotangent that depends on the loss) relies on.
-    tx = jnp.sum(t * jnp.where((x > -jnp.inf) | (t != 0), x, 0), axis)
-    mass = jnp.sum(t, axis)
+    tx = jnp.sum(wt * jnp.where((x > -jnp.inf) | (t != 0), x, 0), axis)
+    mass = jnp.sum(wt, axis)
     loss = (m * mass - tx) + logsum * mass
-    count = None
+    count = wsum = None
     if smoothing:
         # The uniform part, ε/C' on each finite class, from the fusible sums of the
-        # integer-label loss: (1/C') Σ_finite (lse − x_c) = m − Σx/C' + log-sum.
-        count, _, wx = _smoothing_sums(x, None, axis, m)
-        loss = (1 - smoothing) * loss + smoothing * ((m - wx / count) + logsum)
-        mass = (1 - smoothing) * mass + smoothing
-    return loss, (x, t, lse, mass, count)
+        # integer-label loss: (1/C') Σ_finite w_c (lse − x_c). A row with no finite
+        # class (C' = 0) has no uniform part.
+        count, wsum, wx = _smoothing_sums(x, cw, axis, m)
+        count = jnp.where(count == 0, 1, count)
+        if cw is None:
+            uniform = (m - wx / count) + logsum
+            wsum = None
+        else:
+            uniform = ((m * wsum - wx) + logsum * wsum) / count
+        loss = (1 - smoothing) * loss + smoothing * uniform
+        mass = (1 - smoothing) * mass + smoothing * (1 if cw is None else wsum / count)
+    return loss, (x, t, cw, lse, mass, count)
 
 
 def _ce_soft_bwd(axis, smoothing, res, g):
-    x, t, lse, mass, count = res
+    x, t, cw, lse, mass, count = res
     (x, t, lse, mass), (one_minus,) = unshared((x, t, lse, mass), 1 - smoothing)
+    finite = x > -jnp.inf
+    w = None if cw is None else _class_shape(cw, x.ndim, axis)
+    ts = t if w is None else t * w  # the weighted target w_k t'_k
     if smoothing:
-        finite = x > -jnp.inf
-        ts = (1 - smoothing) * t + jnp.where(finite, jnp.expand_dims(smoothing / count, axis), 0)
-    else:
-        ts = t
+        uniform = jnp.where(finite, jnp.expand_dims(smoothing / count, axis), 0)
+        ts = one_minus * ts + (uniform if w is None else uniform * w)
     ge = jnp.expand_dims(g, axis)
     lse_e = jnp.expand_dims(lse, axis)
     dx = ge * (jnp.expand_dims(mass, axis) * jnp.exp(x - lse_e) - ts)
-    # ∂ℓ/∂t_c = (1-ε)(lse − x_c): +inf at a masked class, taken as 0 there.
-    dt = jnp.where(x > -jnp.inf, ge * (lse_e - x), 0)
-    if smoothing:
-        dt = dt * one_minus
-    return dx, dt
+    # ∂ℓ/∂t_c = (1-ε) w_c (lse − x_c): +inf at a masked class, taken as 0 there.
+    gap = jnp.where(finite, ge * (lse_e - x), 0)
+    dt = gap if smoothing == 0 else gap * one_minus
+    dcw = None
+    if cw is not None:
+        # ∂ℓ/∂w_c = Σ_n t'_{n,c} (lse_n − x_{n,c}), 0 at a masked class.
+        share = t if not smoothing else one_minus * t + uniform
+        dcw = jnp.sum(share * gap, tuple(a for a in range(x.ndim) if a != axis))
+        dt = dt * w
+    return dx, dt, dcw
 
 
 _ce_soft.defvjp(_ce_soft_fwd, _ce_soft_bwd)
 
 
-def _ce_soft_call(core, logits, labels, *, axis, label_smoothing, weights, where, reduction):
+def _ce_soft_call(core, logits, labels, *, axis, class_weights, label_smoothing, weights, where,
+                  reduction):  # fmt: skip
     """Argument handling shared by the loss and its reference."""
     fn = "softmax_cross_entropy"
     x = _checks.float_array(fn, "logits", logits)
-    ax = _checks.class_axis(fn, "logits", x, axis)
     t = _checks.data_array(fn, "labels", labels)
-    if jnp.issubdtype(t.dtype, jnp.integer) and t.ndim == x.ndim - 1:
+    axes = _checks.class_axes(fn, "logits", x, axis, allow_none=True)
+    if jnp.issubdtype(t.dtype, jnp.integer) and t.ndim == x.ndim - len(axes):
         raise TypeError(
             f"{fn}: labels are integer class indices of shape {t.shape}; this loss takes "
             f"probability labels shaped like logits {x.shape}: use "
             f"softmax_cross_entropy_with_integer_labels"
         )
     _checks.same_shape(fn, "logits", x, "labels", t)
+    if len(axes) == 1:
+        ax = axes[0]
+    else:
+        x, t, ax = _flatten_classes(x, axes), _flatten_classes(t, axes), x.ndim - len(axes)
+    cw = _class_weights(fn, class_weights, x.shape[ax])
     smoothing = _checks.static_float(fn, "label_smoothing", label_smoothing, low=0.0, high=1.0)
     reduction = _checks.reduction(fn, reduction)
-    dtype = compute_dtype(x, t) if jnp.issubdtype(t.dtype, jnp.floating) else compute_dtype(x)
+    floats = [a for a in (x, t, cw) if a is not None and jnp.issubdtype(a.dtype, jnp.floating)]
+    dtype = compute_dtype(*floats)
     loss_shape = x.shape[:ax] + x.shape[ax + 1 :]
     mask = mask_of(fn, where, loss_shape)
     xs = exclude(x.astype(dtype), mask, 0.0, (ax,))
     ts = exclude(t.astype(dtype), mask, 0.0, (ax,))
-    losses = core(xs, ts, ax, smoothing)
+    cws = None if cw is None else cw.astype(dtype)
+    losses = core(xs, ts, cws, ax, smoothing)
     return reduce(fn, losses, weights=weights, mask=mask, reduction=reduction).astype(x.dtype)
 
 
@@ -437,7 +479,8 @@ def softmax_cross_entropy(
     logits: ArrayLike,
     labels: ArrayLike,
     *,
-    axis: int = -1,
+    axis: int | tuple[int, ...] | None = -1,
+    class_weights: ArrayLike | None = None,
     label_smoothing: float = 0.0,
     weights: ArrayLike | None = None,
     where: ArrayLike | None = None,
@@ -446,22 +489,30 @@ def softmax_cross_entropy(
     r"""Softmax cross-entropy against probability (soft) labels.
 
     optax's ``softmax_cross_entropy``, PyTorch's ``cross_entropy`` with
-    probability targets and Keras's ``CategoricalCrossentropy``. With
-    :math:`\operatorname{lse} = \log\sum_c e^{x_c}`, :math:`p = \operatorname{softmax}(x)`
-    and the (smoothed) target :math:`t' = (1-\varepsilon)\, t + \varepsilon / C'`
+    probability targets (``weight``, ``label_smoothing``) and Keras's
+    ``CategoricalCrossentropy``. With :math:`\operatorname{lse} = \log\sum_c e^{x_c}`,
+    :math:`p = \operatorname{softmax}(x)`, class weights :math:`w` (all 1 by
+    default) and the (smoothed) target :math:`t' = (1-\varepsilon)\, t + \varepsilon / C'`
     (:math:`C'` = classes with a finite logit, :math:`C` unless some are ``-inf``):
 
     .. math::
 
-        \ell = \sum_c t'_c (\operatorname{lse} - x_c), \qquad
-        \frac{\partial \ell}{\partial x_k} = \Big(\sum_c t'_c\Big) p_k - t'_k, \qquad
-        \frac{\partial \ell}{\partial t_k} = (1-\varepsilon)(\operatorname{lse} - x_k).
+        \ell = \sum_c w_c t'_c (\operatorname{lse} - x_c), \qquad
+        \frac{\partial \ell}{\partial x_k} = \Big(\sum_c w_c t'_c\Big) p_k - w_k t'_k,
 
-    Labels need not sum to one (the gradient's :math:`\sum_c t'_c` factor keeps it
-    exact); they are differentiable, e.g. for a learned teacher.
+        \frac{\partial \ell}{\partial t_k} = (1-\varepsilon)\, w_k (\operatorname{lse} - x_k),
+        \qquad
+        \frac{\partial \ell}{\partial w_k} = t'_k (\operatorname{lse} - x_k).
+
+    Labels need not sum to one (the gradient's :math:`\sum_c w_c t'_c` factor keeps
+    it exact); they are differentiable, e.g. for a learned teacher. As in PyTorch,
+    ``class_weights`` multiply each class's term and ``reduction="mean"`` divides by
+    the number of examples (not by summed weights, unlike integer labels).
 
     Conventions: a class with zero target adds exactly 0 even when its logit is
     ``-inf`` (a mask), and such a class gets no smoothing mass and logit gradient 0.
+    A row whose logits are all ``-inf`` with zero targets has loss 0 and gradient 0
+    (also under ``reduction="mean"``, where it counts as an example of loss 0).
     The label gradient :math:`\operatorname{lse} - x_k` is ``+inf`` at a masked
     class; the rule returns 0 there. Positive target mass on a masked class gives
     a ``+inf`` loss (finite gradients).
@@ -469,7 +520,10 @@ def softmax_cross_entropy(
     Args:
       logits: unnormalised scores, any float dtype, classes along ``axis``.
       labels: target probabilities, the shape of ``logits``.
-      axis: the class axis.
+      axis: the class axis; or, as optax, a tuple of axes (the classes are the
+        flat index over them, in the order given) or ``None`` (every axis).
+      class_weights: optional per-class weights, shape ``(C,)`` (PyTorch's
+        ``weight``; with a tuple ``axis``, C is the product of its sizes).
       label_smoothing: :math:`\varepsilon \in [0, 1]`, as PyTorch and optax's
         ``smooth_labels``.
       weights: optional per-example weights, broadcastable to the loss shape
@@ -481,9 +535,11 @@ def softmax_cross_entropy(
       Per-example losses (``"none"``) or a scalar, in the dtype of ``logits``.
 
     Raises:
-      TypeError: non-float ``logits``, or integer class indices as ``labels``.
-      ValueError: ``labels`` not shaped like ``logits``, a bad ``axis``,
-        ``label_smoothing`` outside [0, 1] or an unknown ``reduction``.
+      TypeError: non-float ``logits``, integer class indices as ``labels``, or an
+        ``axis`` that is not an int, a tuple of ints or None.
+      ValueError: ``labels`` not shaped like ``logits``, a bad or repeated ``axis``,
+        ``class_weights`` not of shape ``(C,)``, ``label_smoothing`` outside
+        [0, 1] or an unknown ``reduction``.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -495,8 +551,8 @@ def softmax_cross_entropy(
       Szegedy et al., "Rethinking the Inception Architecture", CVPR 2016.
     """
     return _ce_soft_call(
-        _ce_soft, logits, labels, axis=axis, label_smoothing=label_smoothing, weights=weights,
-        where=where, reduction=reduction,
+        _ce_soft, logits, labels, axis=axis, class_weights=class_weights,
+        label_smoothing=label_smoothing, weights=weights, where=where, reduction=reduction,
     )  # fmt: skip
 
 

@@ -78,17 +78,30 @@ def softmax_cross_entropy_with_integer_labels(
     )  # fmt: skip
 
 
-def _ce_soft_core(x, t, axis, smoothing):
-    return _xent(x, _smooth(x, t, axis, smoothing), axis)
+def _ce_soft_core(x, t, cw, axis, smoothing):
+    ts = _smooth(x, t, axis, smoothing)
+    if cw is not None:
+        shape = [1] * x.ndim
+        shape[axis] = x.shape[axis]
+        ts = ts * cw.reshape(shape)
+    return _xent(x, ts, axis)
 
 
 def softmax_cross_entropy(
-    logits, labels, *, axis=-1, label_smoothing=0.0, weights=None, where=None, reduction="none"
+    logits,
+    labels,
+    *,
+    axis=-1,
+    class_weights=None,
+    label_smoothing=0.0,
+    weights=None,
+    where=None,
+    reduction="none",
 ):
-    """Reference for :func:`jaxloss.softmax_cross_entropy`: ``-Σ t' log_softmax(x)``."""
+    """Reference for :func:`jaxloss.softmax_cross_entropy`: ``-Σ w t' log_softmax(x)``."""
     return _c._ce_soft_call(
-        _ce_soft_core, logits, labels, axis=axis, label_smoothing=label_smoothing,
-        weights=weights, where=where, reduction=reduction,
+        _ce_soft_core, logits, labels, axis=axis, class_weights=class_weights,
+        label_smoothing=label_smoothing, weights=weights, where=where, reduction=reduction,
     )  # fmt: skip
 
 

@@ -536,7 +536,7 @@ ERRORS = [
     (lambda x, y: CE(x, y, axis=-3), ValueError, r"axis -3 is out of range"),
     (lambda x, y: SOFT(x, x, axis=5), ValueError, r"softmax_cross_entropy: axis 5 is out of range"),
     (lambda x, y: NLL(x, y, axis=2), ValueError, r"negative_log_likelihood: axis 2 is out of"),
-    (lambda x, y: CE(x, y, axis=1.0), TypeError, r"axis must be an int, got 1.0"),
+    (lambda x, y: CE(x, y, axis=1.0), TypeError, r"axis must be an int or a non-empty tuple"),
     (lambda x, y: CE(x[0, 0], y[0]), ValueError, r"logits must have a class axis, got a scalar"),
     (lambda x, y: CE(y[:, None] * jnp.ones((1, C), jnp.int32), y), TypeError,
      r"logits must have a floating dtype, got int32"),
@@ -644,3 +644,130 @@ def test_out_of_range_label_with_zero_cotangent_has_zero_gradient():
     for kw in ({}, {"class_weights": CLASS_WEIGHTS}, {"label_smoothing": 0.1}):
         g = jax.grad(lambda x, kw=kw: jnp.sum(jnp.where(valid, CE(x, y, **kw), 0.0)))(x)
         assert np.isfinite(g).all(), kw
+
+
+# --- fully masked rows, empty batches, class weights and tuple axes of probability labels
+
+
+@pytest.mark.parametrize("option", [{}, {"label_smoothing": 0.1}, {"class_weights": CLASS_WEIGHTS}])
+def test_soft_labels_fully_masked_row_is_zero_and_does_not_poison_the_mean(option):
+    x = logits(3, (4, C)).at[2].set(-INF)
+    t = jnp.asarray(rng(4).dirichlet(np.ones(C), 4)).at[2].set(0.0)
+    per = SOFT(x, t, **option)
+    assert per[2] == 0.0 and bool(jnp.all(jnp.isfinite(per)))
+    mean, g = jax.value_and_grad(lambda x: SOFT(x, t, reduction="mean", **option))(x)
+    rows = jnp.asarray([0, 1, 3])
+    want, g_want = jax.value_and_grad(lambda x: SOFT(x, t[rows], reduction="sum", **option))(
+        x[rows]
+    )
+    np.testing.assert_allclose(mean, want / 4, rtol=1e-12)
+    np.testing.assert_allclose(g[rows], g_want / 4, rtol=1e-12, atol=1e-15)
+    assert bool(jnp.all(g[2] == 0))
+    h = jax.hessian(lambda x: jnp.sum(SOFT(x, t, **option)))(x)
+    assert bool(jnp.all(jnp.isfinite(h)))
+    gt = jax.grad(lambda t: SOFT(x, t, reduction="mean", **option))(t)
+    assert bool(jnp.all(gt[2] == 0)) and bool(jnp.all(jnp.isfinite(gt)))
+
+
+EMPTY = {
+    "ce": lambda x, **kw: CE(x, jnp.zeros(x.shape[:-1], jnp.int32), **kw),
+    "ce-options": lambda x, **kw: CE(
+        x,
+        jnp.zeros(x.shape[:-1], jnp.int32),
+        label_smoothing=0.1,
+        class_weights=CLASS_WEIGHTS,
+        z_loss=1e-3,
+        **kw,
+    ),
+    "soft": lambda x, **kw: SOFT(x, jnp.zeros(x.shape), **kw),
+    "soft-options": lambda x, **kw: SOFT(
+        x, jnp.zeros(x.shape), label_smoothing=0.1, class_weights=CLASS_WEIGHTS, **kw
+    ),
+    "nll": lambda x, **kw: NLL(x, jnp.zeros(x.shape[:-1], jnp.int32), **kw),
+    "nll-weights": lambda x, **kw: NLL(
+        x, jnp.zeros(x.shape[:-1], jnp.int32), class_weights=CLASS_WEIGHTS, **kw
+    ),
+}
+
+
+@pytest.mark.parametrize("batch", [(0,), (3, 0)])
+@pytest.mark.parametrize("loss", EMPTY)
+def test_empty_batch_gives_empty_none_and_zero_sum_and_mean(loss, batch):
+    f = EMPTY[loss]
+    x = jnp.zeros((*batch, C))
+    assert f(x).shape == batch
+    for reduction in ("sum", "mean"):
+        for kw in ({}, {"weights": jnp.ones(batch)}, {"where": jnp.ones(batch, bool)}):
+            value, g = jax.jit(
+                jax.value_and_grad(lambda x, r=reduction, kw=kw: f(x, reduction=r, **kw))
+            )(x)
+            assert value == 0.0 and g.shape == x.shape
+
+
+def test_soft_class_weights_value_gradients_and_reference():
+    x, t = logits(5, (6, C)), jnp.asarray(rng(6).dirichlet(np.ones(C), 6))
+    got = SOFT(x, t, class_weights=CLASS_WEIGHTS)
+    want = -jnp.sum(CLASS_WEIGHTS[None, :] * t * jax.nn.log_softmax(x), -1)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    ct = jnp.asarray(rng(7).normal(size=6))
+    for smoothing in (0.0, 0.3):
+
+        def f(fn, smoothing=smoothing):
+            return lambda x, t, w: jnp.sum(
+                ct * fn(x, t, class_weights=w, label_smoothing=smoothing)
+            )
+
+        grads = jax.grad(f(SOFT), (0, 1, 2))(x, t, CLASS_WEIGHTS)
+        ref = jax.grad(f(reference.softmax_cross_entropy), (0, 1, 2))(x, t, CLASS_WEIGHTS)
+        for a, b in zip(grads, ref, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        assert bool(jnp.all(grads[2] != 0))
+
+
+def test_tuple_axis_flattens_the_named_axes_in_their_order():
+    x = logits(8, (2, 3, 4, 5))
+    flat = jnp.transpose(x, (0, 2, 3, 1)).reshape(2, 4, 15)
+    y = jnp.asarray(rng(9).integers(0, 15, (2, 4)), jnp.int32)
+    np.testing.assert_allclose(CE(x, y, axis=(3, 1)), CE(flat, y), rtol=1e-12)
+    t = jax.nn.softmax(flat, -1)
+    tx = jnp.transpose(t.reshape(2, 4, 5, 3), (0, 3, 1, 2))
+    np.testing.assert_allclose(SOFT(x, tx, axis=[3, 1]), SOFT(flat, t), rtol=1e-12)
+    g = jax.grad(lambda x: CE(x, y, axis=(3, 1), reduction="mean"))(x)
+    g_flat = jax.grad(lambda f: CE(f, y, reduction="mean"))(flat)
+    np.testing.assert_allclose(jnp.transpose(g, (0, 2, 3, 1)).reshape(2, 4, 15), g_flat)
+    assert SOFT(x, jax.nn.softmax(x.reshape(-1)).reshape(x.shape), axis=None).shape == ()
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (
+            lambda: CE(jnp.zeros((2, 3, 4)), jnp.zeros(2, jnp.int32), axis=(1, 1)),
+            ValueError,
+            r"softmax_cross_entropy_with_integer_labels: axis \(1, 1\) repeats",
+        ),
+        (
+            lambda: CE(jnp.zeros((2, 3)), jnp.zeros(2, jnp.int32), axis=None),
+            TypeError,
+            "axis must be an int or a non-empty tuple of ints, got None",
+        ),
+        (
+            lambda: SOFT(jnp.zeros((2, 3)), jnp.zeros((2, 3)), axis=()),
+            TypeError,
+            "softmax_cross_entropy: axis must be an int, a non-empty tuple of ints or None",
+        ),
+        (
+            lambda: SOFT(jnp.zeros((2, 3)), jnp.zeros((2, 3)), axis=(0, 5)),
+            ValueError,
+            "axis 5 is out of range",
+        ),
+        (
+            lambda: SOFT(jnp.zeros((2, 3)), jnp.zeros((2, 3)), class_weights=jnp.ones(2)),
+            ValueError,
+            r"softmax_cross_entropy: class_weights must have one weight per class",
+        ),
+    ],
+)
+def test_tuple_axis_and_soft_class_weight_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

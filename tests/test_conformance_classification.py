@@ -452,3 +452,73 @@ def test_where_matches_optax_per_example_where(dtype):
         ),
         theirs, [logits], ["logits"], dtype, (7,), seed=30, run=_jax_run,
     )  # fmt: skip
+
+
+# --- class weights with probability targets (torch), tuple class axes (optax)
+
+
+@pytest.mark.parametrize(
+    ("smoothing", "layout", "dtype"),
+    _with_dtypes([(0.0, "NC"), (0.2, "NC"), (0.1, "NCHW"), (0.1, "C")], [(0.2, "NC")]),
+)
+def test_probability_targets_with_class_weights_match_torch(smoothing, layout, dtype):
+    """torch weighs each class's term and divides the mean by N (not by summed weights)."""
+    shape, axis = LAYOUTS[layout]
+    loss_shape = _loss_shape(shape, axis)
+    logits = _logits(21, shape, dtype)
+    targets = _probabilities(22, shape, axis, dtype)
+    weight = _class_weights(dtype)
+
+    def ours(x, t, *, reduction):
+        return jaxloss.softmax_cross_entropy(
+            x, t, axis=axis, class_weights=weight, label_smoothing=smoothing, reduction=reduction
+        )
+
+    def theirs(x, t, *, reduction):
+        return F.cross_entropy(x, t, weight=torch.tensor(weight), label_smoothing=smoothing,
+                               reduction=reduction)  # fmt: skip
+
+    _compare(ours, theirs, [logits, targets], ["logits", "labels"], dtype, loss_shape, seed=23)
+
+
+# (shape, optax's axis): tuples name the class axes in the order they are flattened.
+TUPLE_AXES = _with_dtypes(
+    [((2, 3, 4, 5), (2, 3)), ((2, 3, 4, 5), (3, 1)), ((2, 3, 4, 5), (-1, 0, 2)), ((6, 5), (1,))],
+    [((2, 3, 4, 5), (3, 1))],
+)
+
+
+def _batch_shape(shape, axes):
+    named = {a % len(shape) for a in axes}
+    return tuple(n for i, n in enumerate(shape) if i not in named)
+
+
+@pytest.mark.parametrize(("shape", "axis", "dtype"), TUPLE_AXES, ids=str)
+def test_tuple_axis_integer_labels_matches_optax(shape, axis, dtype):
+    loss_shape = _batch_shape(shape, axis)
+    classes = int(np.prod([shape[a] for a in axis]))
+    logits = _logits(24, shape, dtype)
+    labels = jnp.asarray(np.random.default_rng(25).integers(0, classes, loss_shape, np.int32))
+    _compare(
+        lambda x, *, reduction: jaxloss.softmax_cross_entropy_with_integer_labels(
+            x, labels, axis=axis, reduction=reduction
+        ),
+        _optax(lambda x: optax.losses.softmax_cross_entropy_with_integer_labels(x, labels, axis)),
+        [logits], ["logits"], dtype, loss_shape, seed=26, run=_jax_run,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis", "dtype"), [*TUPLE_AXES, ((2, 3, 4), None, "float64")], ids=str
+)
+def test_tuple_axis_probability_labels_matches_optax(shape, axis, dtype):
+    loss_shape = () if axis is None else _batch_shape(shape, axis)
+    logits = _logits(27, shape, dtype)
+    targets = _probabilities(28, shape, None if axis is None else tuple(axis), dtype)
+    _compare(
+        lambda x, t, *, reduction: jaxloss.softmax_cross_entropy(
+            x, t, axis=axis, reduction=reduction
+        ),
+        _optax(lambda x, t: optax.losses.softmax_cross_entropy(x, t, axis=axis)),
+        [logits, targets], ["logits", "labels"], dtype, loss_shape, seed=29, run=_jax_run,
+    )  # fmt: skip
