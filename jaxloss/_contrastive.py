@@ -137,7 +137,18 @@ def _softplus(x: jax.Array) -> jax.Array:
     return jnp.maximum(x, 0) + jnp.log1p(jnp.exp(-jnp.abs(x)))
 
 
+_FIXES = {
+    "temperature": "pass the temperature itself (the logits are divided by it), e.g. 0.07",
+    "scale": "pass the multiplier t itself (SigLIP's exp(t'), e.g. 10.0)",
+    "bias": "pass a finite bias, e.g. -10.0",
+}
+
+
 def _temperature(fn: str, arg: str, x: ArrayLike, lead: tuple[int, ...]) -> jax.Array:
+    """A temperature, scale or bias: an array that may be learnt. Where it is known at
+    trace time (a Python number or a NumPy array), a temperature or scale must be
+    finite and > 0, a bias finite; a ``jax.Array`` is not checked (see the losses)."""
+    x = _checks.concrete_hyperparameter(fn, arg, x, positive=arg != "bias", fix=_FIXES[arg])
     x = _checks.float_array(fn, arg, x)
     _checks.broadcastable(
         fn, arg, x, lead, "the batch shape (the embeddings' shape without the last two axes)"

@@ -958,15 +958,15 @@ def _hinge_embedding(x, y, margin):
 
 
 def _hinge_embedding_fwd(x, y, margin):
-    keep_x, keep_h = y != -1, y != 1
-    loss = jnp.where(keep_x, x, 0) + jnp.where(keep_h, jnp.maximum(margin - x, 0), 0)
-    return loss, (x, y)
+    # A target other than ±1 (only possible traced: known targets are checked) is NaN.
+    hinge = jnp.where(y == -1, jnp.maximum(margin - x, 0), jnp.nan)
+    return jnp.where(y == 1, x, hinge), (x, y)
 
 
 def _hinge_embedding_bwd(margin, res, g):
     (x, y), (margin, zero) = unshared(res, margin, 0)
-    slope = jnp.where(y != -1, 1.0, 0.0).astype(x.dtype) - jnp.where(
-        y != 1, _active(margin - x, zero), 0
+    slope = jnp.where(y == 1, 1.0, 0.0).astype(x.dtype) - jnp.where(
+        y == -1, _active(margin - x, zero), 0
     )
     return g * slope, _target_cotangent(y)
 
@@ -978,6 +978,7 @@ def _hinge_embedding_call(core, inputs, target, *, margin, weights, where, reduc
     """Argument handling shared by the loss and its reference."""
     fn = "hinge_embedding"
     margin = _checks.static_float(fn, "margin", margin)
+    _checks.concrete_values_in(fn, "target", target, (1, -1), where)
     return _elementwise_call(fn, core, ("inputs", "target"), (inputs, target), (margin,),
                              safe=(0.0, 1), weights=weights, where=where,
                              reduction=reduction)  # fmt: skip
@@ -1000,9 +1001,14 @@ def hinge_embedding(
         \ell = [y \ne -1]\, x + [y \ne 1]\max(0,\ m - x), \qquad
         \frac{\partial \ell}{\partial x} = [y \ne -1] - [y \ne 1]\,[m - x > 0]
 
-    A target other than ±1 gets both terms, exactly as PyTorch computes it. At the
-    hinge ``x = m`` the rule takes the subgradient 0 for the hinge term (PyTorch's
-    ``clamp_min`` passes the full gradient there). No gradient flows to ``target``.
+    At the hinge ``x = m`` the rule takes the subgradient 0 for the hinge term
+    (PyTorch's ``clamp_min`` passes the full gradient there). No gradient flows to
+    ``target``.
+
+    **Targets other than ±1** (PyTorch silently adds both terms): a target known at
+    trace time (a NumPy or concrete JAX array, or a list) holding any other value is a
+    ``ValueError``; under ``jit`` the target is traced and cannot be checked, so such
+    an entry's loss is NaN, with gradient 0, as for out-of-range integer labels.
 
     Args:
       inputs: values of any float dtype and shape.
@@ -1017,7 +1023,8 @@ def hinge_embedding(
 
     Raises:
       TypeError: non-float ``inputs``.
-      ValueError: mismatched shapes or an unknown ``reduction``.
+      ValueError: mismatched shapes, a known target other than ±1 or an unknown
+        ``reduction``.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss

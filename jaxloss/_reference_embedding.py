@@ -134,11 +134,13 @@ def margin_ranking(input1, input2, target, *, margin=0.0, weights=None, where=No
 
 
 def _hinge_embedding(x, y, margin):
-    return jnp.where(y != -1, x, 0) + jnp.where(y != 1, jnp.maximum(margin - x, 0), 0)
+    hinge = jnp.where(y == -1, jnp.maximum(margin - x, 0), jnp.nan)
+    return jnp.where(y == 1, x, hinge)
 
 
 def hinge_embedding(inputs, target, *, margin=1.0, weights=None, where=None, reduction="none"):
-    """Reference for :func:`jaxloss.hinge_embedding`: PyTorch's formula."""
+    """Reference for :func:`jaxloss.hinge_embedding`: PyTorch's formula for targets ±1
+    (NaN for any other target, which PyTorch gives both terms)."""
     return E._hinge_embedding_call(_hinge_embedding, inputs, target, margin=margin,
                                    weights=weights, where=where, reduction=reduction)  # fmt: skip
 

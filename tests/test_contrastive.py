@@ -353,6 +353,34 @@ def test_errors(call, error, match):
         call()
 
 
+@pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf, np.asarray([0.5, -0.5])])
+@pytest.mark.parametrize("name", ["ntxent", "info_nce", "supervised_contrastive", "sigmoid"])
+def test_known_temperature_or_scale_must_be_finite_and_positive(name, bad):
+    z, y = jnp.zeros((2, 4, 3)), jnp.zeros((2, 4), jnp.int32)
+    calls = {
+        "ntxent": lambda t: jaxloss.ntxent(z, y, t),
+        "info_nce": lambda t: jaxloss.info_nce(z, z, t),
+        "supervised_contrastive": lambda t: jaxloss.supervised_contrastive(z, y, t),
+        "sigmoid": lambda t: jaxloss.sigmoid_pairwise(z, z, t),
+    }
+    arg = "scale" if name == "sigmoid" else "temperature"
+    fn = "sigmoid_pairwise" if name == "sigmoid" else name
+    with pytest.raises(ValueError, match=rf"{fn}: {arg} must be finite and > 0, got "):
+        calls[name](bad)
+    calls[name](1)  # a Python int is a number like any other
+    # A traced temperature cannot be checked: it is used as given (documented).
+    out = jax.jit(calls[name])(jnp.asarray(bad, jnp.float32))
+    assert out.shape == (2, 4)
+
+
+@pytest.mark.parametrize("bad", [math.nan, -math.inf])
+def test_sigmoid_pairwise_known_bias_must_be_finite(bad):
+    z = jnp.zeros((4, 3))
+    with pytest.raises(ValueError, match="sigmoid_pairwise: bias must be finite, got "):
+        jaxloss.sigmoid_pairwise(z, z, 10.0, bad)
+    jaxloss.sigmoid_pairwise(z, z, 10.0, -3.0)
+
+
 @pytest.mark.parametrize("name", ["ntxent", "supervised_contrastive"])
 def test_hessian_is_finite_without_negatives_or_positives(name):
     """jax.hessian (forward over the rule) stays finite in rows whose loss is 0 by

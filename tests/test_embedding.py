@@ -203,6 +203,24 @@ def test_margin_ranking_infinite_difference_off_the_hinge_has_finite_gradients()
     assert np.all(np.isfinite(np.asarray(h)))
 
 
+def test_hinge_embedding_targets_other_than_pm1():
+    x = jnp.array([0.3, 0.3, 2.0])
+    for bad in (np.asarray([1, 0, -1]), [1.0, 2.0, -1.0], jnp.asarray([1, -1, 3])):
+        for f in (jaxloss.hinge_embedding, reference.hinge_embedding):
+            with pytest.raises(ValueError, match=r"hinge_embedding: target must hold only the "
+                               r"values \(1, -1\), got "):  # fmt: skip
+                f(x, bad)
+    # Excluded entries are not checked; traced targets cannot be: NaN there, gradient 0.
+    keep = np.asarray([True, False, True])
+    np.testing.assert_allclose(jaxloss.hinge_embedding(x, np.asarray([1, 0, -1]), where=keep),
+                               [0.3, 0.0, 0.0], rtol=1e-12)  # fmt: skip
+    t = jnp.asarray([1, 0, -1])
+    value = jax.jit(jaxloss.hinge_embedding)(x, t)
+    np.testing.assert_array_equal(np.isnan(value), [False, True, False])
+    g = jax.jit(jax.grad(lambda x, t: jnp.sum(jaxloss.hinge_embedding(x, t))))(x, t)
+    np.testing.assert_array_equal(g, [1.0, 0.0, 0.0])
+
+
 def test_integer_targets_and_where():
     x = jnp.array([0.2, jnp.nan, 3.0])
     t = jnp.array([1, -1, -1])
