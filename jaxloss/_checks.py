@@ -291,3 +291,17 @@ def concrete_values_in(
             f"(at index {tuple(int(i) for i in np.argwhere(bad)[0])}); map the labels first, "
             f"e.g. jnp.where({arg} > 0, 1, -1)"
         )
+
+
+def broadcastable_to(fn: str, arg: str, x: jax.Array, shape: tuple, of: str) -> None:
+    """:func:`broadcastable` for shapes that may hold symbolic dimensions (shape-polymorphic
+    ``jax.export``), whose sizes are not Python ints."""
+    try:
+        ok = tuple(jnp.broadcast_shapes(x.shape, tuple(shape))) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{fn}: {arg} must be broadcastable to {of} {tuple(shape)}, got {x.shape}; "
+            f"give it shape {tuple(shape)} or a shape that broadcasts to it"
+        )

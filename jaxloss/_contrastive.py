@@ -35,7 +35,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
@@ -150,7 +149,7 @@ def _temperature(fn: str, arg: str, x: ArrayLike, lead: tuple[int, ...]) -> jax.
     finite and > 0, a bias finite; a ``jax.Array`` is not checked (see the losses)."""
     x = _checks.concrete_hyperparameter(fn, arg, x, positive=arg != "bias", fix=_FIXES[arg])
     x = _checks.float_array(fn, arg, x)
-    _checks.broadcastable(
+    _checks.broadcastable_to(
         fn, arg, x, lead, "the batch shape (the embeddings' shape without the last two axes)"
     )
     return x
@@ -196,7 +195,7 @@ def _batched(core: Callable[..., jax.Array], arrays: list[jax.Array], nlead: int
     if nlead == 0:
         return core(*arrays, *statics)
     lead = arrays[0].shape[:nlead]
-    size = int(np.prod(lead))
+    size = math.prod(lead)  # symbolic under shape-polymorphic export
     flat = [a.reshape((size, *a.shape[nlead:])) for a in arrays]
     out = jax.vmap(lambda *a: core(*a, *statics))(*flat)
     return out.reshape(lead + out.shape[1:])
@@ -221,7 +220,7 @@ def _finish(
     w = None
     if weights is not None:
         weights = _checks.data_array(fn, "weights", weights)
-        _checks.broadcastable(fn, "weights", weights, losses.shape, "the loss shape")
+        _checks.broadcastable_to(fn, "weights", weights, losses.shape, "the loss shape")
         w = jnp.broadcast_to(weights.astype(losses.dtype), losses.shape)
         if mask is not None:
             w = jnp.where(mask, w, 0)

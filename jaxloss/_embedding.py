@@ -1099,8 +1099,10 @@ def _by_row_blocks(f: Callable[..., Any], y: jax.Array, valid: jax.Array, *rows:
     reused from one row block to the next.
     """
     b = y.shape[0]
-    r = max(8, min(b, _BLOCK_ELEMENTS // b))
     ir = jnp.arange(b, dtype=jnp.int32)
+    if not isinstance(b, int):  # symbolic (shape-polymorphic export): one block
+        return f(y, valid, ir, *rows)
+    r = max(8, min(b, _BLOCK_ELEMENTS // b))
     if r >= b:
         return f(y, valid, ir, *rows)
     nb = -(-b // r)
@@ -1181,7 +1183,8 @@ def _symmetric_product(w: jax.Array, x: jax.Array, scale: jax.Array | None = Non
     ``s (w x) + wᵀ (s x)``, with no scaled copy of ``w`` (circle at 1024 groups of 8 x
     256: 1.01-1.02x the reference scaling ``w``, 1.06-1.08x scaling ``x``).
     """
-    if scale is not None and x.shape[0] > x.shape[1]:
+    wide = isinstance(x.shape[0], int) and x.shape[0] > x.shape[1]  # symbolic B: scale w
+    if scale is not None and wide:
         return scale * jnp.matmul(w, x, precision=_HIGHEST) + jnp.matmul(
             w.T, scale * x, precision=_HIGHEST
         )
@@ -1408,8 +1411,14 @@ def _batch_all_hinge_parts(d, y, valid, pos, neg, margin):
     key = jnp.where(valid, y, jnp.iinfo(y.dtype).max)  # excluded examples sort last
     order = jnp.argsort(key, stable=True).astype(jnp.int32)
     sorted_y = key[order]
-    start = jnp.searchsorted(sorted_y, y, side="left").astype(jnp.int32)
-    end = jnp.searchsorted(sorted_y, y, side="right").astype(jnp.int32)
+    if isinstance(b, int):
+        start = jnp.searchsorted(sorted_y, y, side="left").astype(jnp.int32)
+        end = jnp.searchsorted(sorted_y, y, side="right").astype(jnp.int32)
+    else:
+        # A symbolic batch (shape-polymorphic export) has no static number of bisection
+        # steps: count by comparing every pair, a [B, B] pass like the loop's.
+        start = jnp.sum(sorted_y[None, :] < y[:, None], axis=1, dtype=jnp.int32)
+        end = jnp.sum(sorted_y[None, :] <= y[:, None], axis=1, dtype=jnp.int32)
     size = jnp.where(valid, end - start, 0)
     rows = lax.iota(jnp.int32, b)
 
@@ -1444,8 +1453,11 @@ def _batch_all_soft_parts(d, y, valid, pos, neg, margin):
         sig = jnp.where(both, jnp.where(z >= 0, 1, ez) / (1 + ez), 0)
         return jnp.sum(sp), jnp.sum(sig, axis=1) - jnp.sum(sig, axis=0)
 
-    block = max(1, (1 << 22) // max(b * b, 1))
-    s, c = lax.map(anchor, (d, pos, neg), batch_size=min(block, b))
+    if isinstance(b, int):
+        block = max(1, (1 << 22) // max(b * b, 1))
+        s, c = lax.map(anchor, (d, pos, neg), batch_size=min(block, b))
+    else:  # symbolic batch (shape-polymorphic export): one anchor per step
+        s, c = lax.map(anchor, (d, pos, neg))
     n = jnp.sum(pos, axis=1).astype(d.dtype) * jnp.sum(neg, axis=1).astype(d.dtype)
     return s, n, c
 

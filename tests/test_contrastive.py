@@ -221,6 +221,38 @@ def test_empty_batch_is_an_empty_none_and_a_zero_sum_and_mean(name, shape, modul
         np.testing.assert_array_equal(gt, 0.0)
 
 
+_EXPORT_CALLS = {
+    "ntxent": lambda e, y: jaxloss.ntxent(e, y, 0.5, reduction="mean"),
+    "supervised_contrastive": lambda e, y: jaxloss.supervised_contrastive(
+        e, y, 0.5, reduction="mean"
+    ),
+    "info_nce": lambda e, y: jaxloss.info_nce(e, e[..., ::-1], 0.5, reduction="mean"),
+    "sigmoid_pairwise": lambda e, y: jaxloss.sigmoid_pairwise(
+        e, e[..., ::-1], 10.0, -5.0, reduction="mean"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_EXPORT_CALLS))
+@pytest.mark.parametrize("symbolic", ["problems", "batch"])
+def test_shape_polymorphic_export(name, symbolic):
+    """jax.export with a symbolic batch-of-problems axis or batch axis, value and grad."""
+    from jax import export
+
+    (b,) = export.symbolic_shape("b")
+    shape = (3, 8, 16) if symbolic == "problems" else (12, 16)
+    spec = (b, 8, 16) if symbolic == "problems" else (b, 16)
+    r = _rng(21)
+    e = jnp.asarray(r.normal(size=shape), jnp.float32)
+    y = jnp.asarray(r.integers(0, 3, shape[:-1]), jnp.int32)
+    f = _EXPORT_CALLS[name]
+    for g in (f, jax.grad(f)):
+        exported = export.export(jax.jit(g))(
+            jax.ShapeDtypeStruct(spec, jnp.float32), jax.ShapeDtypeStruct(spec[:-1], jnp.int32)
+        )
+        np.testing.assert_allclose(exported.call(e, y), g(e, y), rtol=1e-5, atol=1e-7)
+
+
 def test_low_precision_inputs_compute_in_float32():
     z = _z(6).astype(jnp.bfloat16)
     y = jnp.asarray([0, 0, 1, 1, 2, 2], jnp.int32)

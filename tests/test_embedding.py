@@ -344,6 +344,37 @@ def test_empty_batch_is_an_empty_none_and_a_zero_sum_and_mean(name, shape, modul
         np.testing.assert_array_equal(g, 0.0)
 
 
+_EXPORT_CALLS = {
+    "batch_hard_triplet": lambda e, y: jaxloss.batch_hard_triplet(e, y, reduction="mean"),
+    "batch_all_triplet": lambda e, y: jaxloss.batch_all_triplet(e, y, reduction="mean"),
+    "batch_all_triplet soft": lambda e, y: jaxloss.batch_all_triplet(
+        e, y, soft=True, reduction="mean"
+    ),
+    "circle": lambda e, y: jaxloss.circle(e, y, gamma=8.0, reduction="mean"),
+    "npairs": lambda e, y: jaxloss.npairs(e, e[..., ::-1], y, reduction="mean"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_EXPORT_CALLS))
+@pytest.mark.parametrize("symbolic", ["problems", "batch"])
+def test_shape_polymorphic_export(name, symbolic):
+    """jax.export with a symbolic batch-of-problems axis or batch axis, value and grad."""
+    from jax import export
+
+    (b,) = export.symbolic_shape("b")
+    shape = (3, 8, 16) if symbolic == "problems" else (12, 16)
+    spec = (b, 8, 16) if symbolic == "problems" else (b, 16)
+    r = rng(22)
+    e = jnp.asarray(r.normal(size=shape), jnp.float32)
+    y = jnp.asarray(r.integers(0, 3, shape[:-1]), jnp.int32)
+    f = _EXPORT_CALLS[name]
+    for g in (f, jax.grad(f)):
+        exported = export.export(jax.jit(g))(
+            jax.ShapeDtypeStruct(spec, jnp.float32), jax.ShapeDtypeStruct(spec[:-1], jnp.int32)
+        )
+        np.testing.assert_allclose(exported.call(e, y), g(e, y), rtol=1e-5, atol=1e-6)
+
+
 def test_mining_gradients_at_coincident_embeddings_are_finite():
     e = jnp.array([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [2.0, 0.0]])
     y = jnp.array([0, 0, 1, 1])
