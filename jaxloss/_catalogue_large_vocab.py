@@ -50,9 +50,16 @@ _SMALL = (
     np.asarray([0, 4], np.int32),
 )
 
+_CLASS_WEIGHTS = np.linspace(0.25, 2.0, _VOCAB).astype(np.float32)
+
 _OPTIONS = (
     {"block_size": 4, "logit_softcap": 2.0},
     {"block_size": 5, "label_smoothing": 0.1, "z_loss": 1e-3, "ignore_index": 2},
+)
+# The one-device loss's own options: torch's class weights (weight=).
+_LINEAR_OPTIONS = (
+    *_OPTIONS,
+    {"block_size": 4, "class_weights": _CLASS_WEIGHTS, "label_smoothing": 0.2, "ignore_index": 3},
 )
 _EDGE_CASES = (
     EdgeCase("logits ±1e4", _HUGE, {"block_size": 2, "label_smoothing": 0.1}),
@@ -72,7 +79,7 @@ ENTRIES: tuple[Entry, ...] = (
         "lse(hW + b) − (hW + b)_y over vocabulary blocks, never [tokens, V]",
         _hidden_weight_labels,
         argnums=(0, 1),
-        options=_OPTIONS,
+        options=_LINEAR_OPTIONS,
         edge_cases=_EDGE_CASES,
         peers=Peers(torch="linear_cross_entropy", other="Cut Cross-Entropy, Liger-Kernel"),
     ),

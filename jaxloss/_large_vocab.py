@@ -50,6 +50,7 @@ from jax.sharding import PartitionSpec as P
 from jax.typing import ArrayLike
 
 from . import _checks
+from ._classification import _class_weight_of, _reduce_weighted
 from ._fusion import unshared
 from ._reduce import compute_dtype, exclude, mask_of, reduce
 
@@ -59,12 +60,17 @@ __all__ = ["linear_softmax_cross_entropy", "vocab_parallel_softmax_cross_entropy
 # for the tokens at hand (measured on CPU: larger blocks gain nothing), between 128
 # and 8192 columns.
 _AUTO_BLOCK_ELEMENTS = 2**22
+# The token count the automatic block size assumes when the count is symbolic (under
+# jax.export): the block size is a static slice length and cannot follow it.
+_SYMBOLIC_TOKENS = 2048
 
 
 # --- the blocked kernels, on [T, D] hidden states and a [D, Vl] (local) weight
 
 
-def _auto_block(tokens: int, vocab: int) -> int:
+def _auto_block(tokens, vocab: int) -> int:
+    if not isinstance(tokens, int):  # a symbolic dimension (jax.export)
+        tokens = _SYMBOLIC_TOKENS
     bs = _AUTO_BLOCK_ELEMENTS // max(tokens, 1)
     bs = max(128, min(8192, 1 << max(bs.bit_length() - 1, 0)))
     return bs
@@ -95,56 +101,100 @@ def _block(k, h, w, b, hyper):
     return x, col, keep, start, wb
 
 
-def _local_stats(h, w, b, y, hyper, smoothing, vary):
-    """Per token, over the local columns: max m, Σ exp(x − m), target logit, and for
-    smoothing the sum and the number of the finite logits."""
+def _slice(v, start, bs, keep, acc):
+    """Block columns of a per-class or per-token-and-class array, 0 outside ``keep``."""
+    vb = lax.dynamic_slice_in_dim(v, start, bs, axis=v.ndim - 1).astype(acc)
+    return jnp.where(keep if v.ndim == 1 else keep[None, :], vb, 0)
+
+
+def _local_stats(h, w, b, y, tg, cw, hyper, smoothing, vary):
+    """Per token, over the local columns: max m, Σ exp(x − m), the target logit (or, for
+    probability targets ``tg``, Σ w_c t_c x_c), for smoothing the (class-weighted) sum
+    and the number of the finite logits, and with targets or class weights ``(mass,
+    wsum)``: Σ w_c t_c and Σ_finite w_c."""
     bs, nb = _blocks(w.shape[1], hyper[2])
     hyper = (*hyper[:2], bs, *hyper[3:])
     offset, _, _, _, acc = hyper
     t = h.shape[0]
     ylocal = (y - offset)[:, None]
+    general = tg is not None or cw is not None
 
     def body(carry, k):
-        m, s, xy, sx, cnt = carry
-        x, col, keep, _, _ = _block(k, h, w, b, hyper)
+        m, s, xy, sx, cnt, extra = carry
+        x, col, keep, start, _ = _block(k, h, w, b, hyper)
         x = jnp.where(keep[None, :], x, -jnp.inf)
         m_new = jnp.maximum(m, lax.stop_gradient(jnp.max(x, axis=1)))
         shift = jnp.where(m_new == -jnp.inf, 0, m_new)
         s = s * jnp.exp(m - shift) + jnp.sum(jnp.exp(x - shift[:, None]), axis=1)
-        hit = (col[None, :] == ylocal) & keep[None, :]
-        xy = xy + jnp.sum(jnp.where(hit, x, 0), axis=1)
+        cwb = None if cw is None else _slice(cw, start, bs, keep, acc)[None, :]
+        if tg is None:
+            hit = (col[None, :] == ylocal) & keep[None, :]
+            xy = xy + jnp.sum(jnp.where(hit, x, 0), axis=1)
+        else:
+            tb = _slice(tg, start, bs, keep, acc)
+            tb = tb if cwb is None else tb * cwb
+            # Zero-target classes add exactly 0, also at a -inf logit (a mask).
+            xy = xy + jnp.sum(tb * jnp.where((x > -jnp.inf) | (tb != 0), x, 0), axis=1)
+            extra = (extra[0] + jnp.sum(tb, axis=1), extra[1])
         if smoothing:
             finite = x > -jnp.inf
-            sx = sx + jnp.sum(jnp.where(finite, x, 0), axis=1)
+            wx = x if cwb is None else cwb * x
+            sx = sx + jnp.sum(jnp.where(finite, wx, 0), axis=1)
             cnt = cnt + jnp.sum(finite, axis=1, dtype=acc)
-        return (m_new, s, xy, sx, cnt), None
+            if cwb is not None:
+                extra = (extra[0], extra[1] + jnp.sum(jnp.where(finite, cwb, 0), axis=1))
+        return (m_new, s, xy, sx, cnt, extra), None
 
     zeros = jnp.zeros((t,), acc)
-    init = (jnp.full((t,), -jnp.inf, acc), zeros, zeros, zeros, zeros)
+    init = (jnp.full((t,), -jnp.inf, acc), zeros, zeros, zeros, zeros,
+            (zeros, zeros) if general else ())  # fmt: skip
     init = vary(init)
-    (m, s, xy, sx, cnt), _ = lax.scan(body, init, jnp.arange(nb, dtype=jnp.int32))
-    return m, s, xy, sx, cnt
+    (m, s, xy, sx, cnt, extra), _ = lax.scan(body, init, jnp.arange(nb, dtype=jnp.int32))
+    return m, s, xy, sx, cnt, extra
 
 
-def _local_grads(h, w, b, y, lse, coef, hyper, smoothing, vary):
+def _local_grads(h, w, b, y, tg, cw, lse, coef, hyper, smoothing, vary):
     """The local blocks' share of the gradient: dh (partial sum over these columns,
-    float32), dW and db of these columns. ``coef = (a, by, spread)`` per token:
-    ∂ℓ/∂x_k = a p_k − by [k = y] − spread [x_k finite]."""
+    float32), dW and db of these columns, and with probability targets ``tg`` or class
+    weights ``cw`` their gradients. ``coef = (a, by, spread, gt)`` per token:
+    ∂ℓ/∂x_k = a p_k − by·[k = y] (or by·w_k t_k) − spread·w_k [x_k finite];
+    ∂ℓ/∂t_k = gt·w_k (lse − x_k); ∂ℓ/∂w_k = (gt·([k = y] or t_k) + spread·[finite])
+    (lse − x_k), summed over tokens (0 at a masked class)."""
     bs, nb = _blocks(w.shape[1], hyper[2])
     hyper = (*hyper[:2], bs, *hyper[3:])
     offset, _, _, cap, acc = hyper
-    a, by, spread = coef
+    a, by, spread, gt = coef
     ylocal = (y - offset)[:, None]
     lse_safe = jnp.where(lse == -jnp.inf, 0, lse)[:, None]
 
     def body(carry, k):
-        dh, dw, db = carry
+        dh, dw, db, dt, dcw = carry
         x, col, keep, start, wb = _block(k, h, w, b, hyper)
         x = jnp.where(keep[None, :], x, -jnp.inf)
         dx = a[:, None] * jnp.exp(x - lse_safe)
-        dx = jnp.where((col[None, :] == ylocal) & keep[None, :], dx - by[:, None], dx)
+        cwb = None if cw is None else _slice(cw, start, bs, keep, acc)[None, :]
+        if tg is None:
+            onehot = (col[None, :] == ylocal) & keep[None, :]
+            dx = jnp.where(onehot, dx - by[:, None], dx)
+        else:
+            tb = _slice(tg, start, bs, keep, acc)
+            dx = dx - by[:, None] * (tb if cwb is None else tb * cwb)
+        finite = x > -jnp.inf
         if smoothing:
-            dx = jnp.where(x > -jnp.inf, dx - spread[:, None], dx)
+            dx = jnp.where(finite, dx - spread[:, None] * (1 if cwb is None else cwb), dx)
+        if tg is not None or cw is not None:
+            gap = jnp.where(finite, lse_safe - x, 0)
+            if tg is not None:
+                dtb = gt[:, None] * gap * (1 if cwb is None else cwb)
+                old = lax.dynamic_slice_in_dim(dt, start, bs, axis=1)
+                dt = lax.dynamic_update_slice_in_dim(dt, old + dtb.astype(dt.dtype), start, 1)
+            if cw is not None:
+                share = jnp.where(onehot, gt[:, None], 0) if tg is None else gt[:, None] * tb
+                if smoothing:
+                    share = share + jnp.where(finite, spread[:, None], 0)
+                dcwb = jnp.where(keep, jnp.sum(share * gap, 0), 0)
+                old = lax.dynamic_slice_in_dim(dcw, start, bs)
+                dcw = lax.dynamic_update_slice_in_dim(dcw, old + dcwb.astype(dcw.dtype), start, 0)
         if cap:
             # d/dx of c·tanh(x/c) is 1 − (x'/c)² with x' the capped logit.
             dx = dx * (1 - jnp.square(jnp.where(keep[None, :], x, 0) / cap))
@@ -158,41 +208,72 @@ def _local_grads(h, w, b, y, lse, coef, hyper, smoothing, vary):
         if b is not None:
             oldb = lax.dynamic_slice_in_dim(db, start, bs)
             db = lax.dynamic_update_slice_in_dim(db, oldb + jnp.sum(dx, 0), start, axis=0)
-        return (dh, dw, db), None
+        return (dh, dw, db, dt, dcw), None
 
     init = (
         jnp.zeros(h.shape, acc),
         jnp.zeros(w.shape, w.dtype),
         jnp.zeros((w.shape[1],), acc) if b is not None else jnp.zeros((0,), acc),
+        jnp.zeros(tg.shape, acc) if tg is not None else jnp.zeros((0,), acc),
+        jnp.zeros(cw.shape, acc) if cw is not None else jnp.zeros((0,), acc),
     )
     init = vary(init)
-    (dh, dw, db), _ = lax.scan(body, init, jnp.arange(nb, dtype=jnp.int32))
-    return dh, dw, (db.astype(b.dtype) if b is not None else None)
+    (dh, dw, db, dt, dcw), _ = lax.scan(body, init, jnp.arange(nb, dtype=jnp.int32))
+    return (dh, dw, (db.astype(b.dtype) if b is not None else None),
+            None if tg is None else dt.astype(tg.dtype),
+            None if cw is None else dcw.astype(cw.dtype))  # fmt: skip
 
 
-def _finish(m, s, xy, sx, cnt, valid, smoothing, z_loss):
-    """Per-token loss and lse from the (global) statistics; NaN for labels out of range."""
+def _finish(m, s, xy, sx, cnt, valid, smoothing, z_loss, extra=(), wy=None, soft=False,
+            weighted=False):  # fmt: skip
+    """Per-token loss and lse from the (global) statistics; NaN for labels out of range.
+    ``extra = (mass, wsum)`` with probability targets (``soft``) or class weights
+    (``weighted``); ``wy`` is the label's class weight (integer labels, class weights)."""
     logsum = jnp.log(s)
     lse = m + logsum
-    # (m − x_y) + log-sum: float32 keeps the digits of a small loss between large logits.
-    loss = (m - xy) + logsum
+    if soft:
+        mass = extra[0]
+        loss = (m * mass - xy) + logsum * mass
+    else:
+        # (m − x_y) + log-sum: float32 keeps the digits of a small loss between large logits.
+        loss = (m - xy) + logsum
+        if wy is not None:
+            loss = wy * loss
     if smoothing:
-        loss = (1 - smoothing) * loss + smoothing * ((m - sx / cnt) + logsum)
+        if weighted:
+            wsum = extra[1]
+            uniform = ((m * wsum - sx) + logsum * wsum) / cnt
+        else:
+            uniform = (m - sx / cnt) + logsum
+        loss = (1 - smoothing) * loss + smoothing * uniform
     if z_loss:
         loss = loss + z_loss * lse * lse
     return jnp.where(valid, loss, jnp.nan), lse
 
 
-def _coefficients(g, g_lse, lse, valid, cnt, smoothing, z_loss):
-    """Per-token (a, by, spread) of ∂ℓ/∂x = a·p − by·onehot − spread·[finite]; the
-    loss's cotangent ``g`` is 0 for labels out of range (their loss is NaN)."""
+def _coefficients(g, g_lse, lse, valid, cnt, smoothing, z_loss, extra=(), wy=None, soft=False,
+                  weighted=False):  # fmt: skip
+    """Per-token (a, by, spread, gt) of ∂ℓ/∂x = a·p − by·onehot − spread·[finite] (see
+    :func:`_local_grads`); the loss's cotangent ``g`` is 0 for labels out of range
+    (their loss is NaN)."""
     g = jnp.where(valid, g, 0)
-    a = g + g_lse
+    if not extra:
+        a = g + g_lse
+    else:
+        # a = g·((1-ε)·M + ε·Σw/C') with M = Σ_c w_c t_c or w_y (1 without either).
+        mass = extra[0] if soft else (1 if wy is None else jnp.where(valid, wy, 0))
+        if smoothing:
+            cnt_safe = jnp.where(cnt == 0, 1, cnt)
+            unif = extra[1] / cnt_safe if weighted else 1
+            a = g * ((1 - smoothing) * mass + smoothing * unif) + g_lse
+        else:
+            a = g * mass + g_lse
     if z_loss:
         a = a + 2 * z_loss * g * jnp.where(jnp.isfinite(lse), lse, 0)
-    by = g * (1 - smoothing) if smoothing else g
+    gt = g * (1 - smoothing) if smoothing else g
+    by = gt if soft or wy is None else gt * jnp.where(valid, wy, 0)
     spread = g * smoothing / jnp.where(cnt == 0, 1, cnt) if smoothing else g
-    return a, by, spread
+    return a, by, spread, gt
 
 
 def _no_vary(tree):
@@ -202,34 +283,48 @@ def _no_vary(tree):
 # --- linear_softmax_cross_entropy: one device
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6, 7))
-def _lsce(h, w, b, y, bs, cap, smoothing, z_loss):
-    return _lsce_fwd(h, w, b, y, bs, cap, smoothing, z_loss)[0]
+@functools.partial(jax.custom_vjp, nondiff_argnums=(6, 7, 8, 9))
+def _lsce(h, w, b, y, tg, cw, bs, cap, smoothing, z_loss):
+    return _lsce_fwd(h, w, b, y, tg, cw, bs, cap, smoothing, z_loss)[0]
 
 
-def _lsce_fwd(h, w, b, y, bs, cap, smoothing, z_loss):
-    acc = compute_dtype(h, w)
-    vocab = w.shape[1]
+def _labels_of(y, tg, cw, vocab):
+    """(valid, int32 labels, the label's class weight or None); probability targets
+    ``tg`` have no label (every token valid)."""
+    if tg is not None:
+        return jnp.ones(y.shape, bool), jnp.zeros(y.shape, jnp.int32), None
     valid = (y >= 0) & (y < vocab)
     y32 = jnp.where(valid, y, 0).astype(jnp.int32)
+    return valid, y32, None if cw is None else cw.astype(jnp.result_type(cw, 1.0))[y32]
+
+
+def _lsce_fwd(h, w, b, y, tg, cw, bs, cap, smoothing, z_loss):
+    acc = compute_dtype(h, w)
+    vocab = w.shape[1]
+    valid, y32, wy = _labels_of(y, tg, cw, vocab)
     hyper = (0, None, bs, cap, acc)
-    m, s, xy, sx, cnt = _local_stats(h, w, b, y32, hyper, smoothing, _no_vary)
-    loss, lse = _finish(m, s, xy, sx, cnt, valid, smoothing, z_loss)
-    return (loss, lse), (h, w, b, y, lse, cnt if smoothing else None)
+    m, s, xy, sx, cnt, extra = _local_stats(h, w, b, y32, tg, cw, hyper, smoothing, _no_vary)
+    kinds = {"wy": None if wy is None else wy.astype(acc), "soft": tg is not None,
+             "weighted": cw is not None}  # fmt: skip
+    loss, lse = _finish(m, s, xy, sx, cnt, valid, smoothing, z_loss, extra, **kinds)
+    saved = cnt if smoothing else None
+    return (loss, lse), (h, w, b, y, tg, cw, lse, saved, extra)
 
 
 def _lsce_bwd(bs, cap, smoothing, z_loss, res, cots):
-    h, w, b, y, lse, cnt = res
+    h, w, b, y, tg, cw, lse, cnt, extra = res
     (h, w, lse), () = unshared((h, w, lse))
     g, g_lse = cots
     acc = compute_dtype(h, w)
     vocab = w.shape[1]
-    valid = (y >= 0) & (y < vocab)
-    y32 = jnp.where(valid, y, 0).astype(jnp.int32)
-    coef = _coefficients(g.astype(acc), g_lse.astype(acc), lse, valid, cnt, smoothing, z_loss)
-    dh, dw, db = _local_grads(h, w, b, y32, lse, coef, (0, None, bs, cap, acc), smoothing,
-                              _no_vary)  # fmt: skip
-    return dh.astype(h.dtype), dw, db, None
+    valid, y32, wy = _labels_of(y, tg, cw, vocab)
+    kinds = {"wy": None if wy is None else wy.astype(acc), "soft": tg is not None,
+             "weighted": cw is not None}  # fmt: skip
+    coef = _coefficients(g.astype(acc), g_lse.astype(acc), lse, valid, cnt, smoothing, z_loss,
+                         extra, **kinds)  # fmt: skip
+    dh, dw, db, dt, dcw = _local_grads(h, w, b, y32, tg, cw, lse, coef, (0, None, bs, cap, acc),
+                                       smoothing, _no_vary)  # fmt: skip
+    return dh.astype(h.dtype), dw, db, None, dt, dcw
 
 
 _lsce.defvjp(_lsce_fwd, _lsce_bwd)
@@ -238,7 +333,7 @@ _lsce.defvjp(_lsce_fwd, _lsce_bwd)
 # --- argument handling shared by both losses and their references
 
 
-def _operands(fn, hidden, weight, labels, bias):
+def _operands(fn, hidden, weight, labels, bias, soft_ok=False):
     h = _checks.float_array(fn, "hidden", hidden)
     w = _checks.float_array(fn, "weight", weight)
     if h.ndim < 1:
@@ -264,6 +359,15 @@ def _operands(fn, hidden, weight, labels, bias):
         ) from None
     loss_shape = out[:-1]
     raw = jnp.asarray(labels)
+    if soft_ok and jnp.issubdtype(raw.dtype, jnp.floating) and raw.ndim == len(out):
+        # Probability targets, one row per token: [..., V] like hidden @ weight.
+        if raw.shape != out:
+            raise ValueError(
+                f"{fn}: probability targets (float labels) must have the shape of "
+                f"hidden @ weight, {out}, got {raw.shape} (hidden {h.shape}, weight "
+                f"{w.shape}); integer class indices have that shape without V"
+            )
+        return h, w, raw, _bias(fn, bias, w), loss_shape
     if jnp.issubdtype(raw.dtype, jnp.floating) and raw.shape == out:
         raise TypeError(
             f"{fn}: labels of shape {raw.shape} and dtype {raw.dtype} look like one-hot or "
@@ -275,12 +379,16 @@ def _operands(fn, hidden, weight, labels, bias):
             f"{fn}: labels must have the shape of hidden @ weight without the vocabulary "
             f"axis, {loss_shape}, got {y.shape} (hidden {h.shape}, weight {w.shape})"
         )
-    b = None
-    if bias is not None:
-        b = _checks.float_array(fn, "bias", bias)
-        batch = w.shape[:-2] + w.shape[-1:]
-        _checks.broadcastable(fn, "bias", b, batch, "weight's batch axes and V")
-    return h, w, y, b, loss_shape
+    return h, w, y, _bias(fn, bias, w), loss_shape
+
+
+def _bias(fn, bias, w):
+    if bias is None:
+        return None
+    b = _checks.float_array(fn, "bias", bias)
+    batch = w.shape[:-2] + w.shape[-1:]
+    _checks.broadcastable(fn, "bias", b, batch, "weight's batch axes and V")
+    return b
 
 
 def _hyper(fn, block_size, ignore_index, label_smoothing, z_loss, logit_softcap):
@@ -298,16 +406,24 @@ def _hyper(fn, block_size, ignore_index, label_smoothing, z_loss, logit_softcap)
 
 def _linear_call(fn, core, hidden, weight, labels, *, bias, block_size, ignore_index,
                  label_smoothing, z_loss, logit_softcap, weights, where, reduction,
-                 return_lse):  # fmt: skip
+                 return_lse, class_weights=None, extensions=False):  # fmt: skip
     """The conventions of both losses: checks, ``ignore_index`` joined to ``where``,
     excluded tokens made safe before ``core(h [T, D], w [D, V], b, y [T], block_size,
-    cap, smoothing, z_loss)`` runs, batch axes (jnp.matmul's) and the reduction."""
-    h, w, y, b, loss_shape = _operands(fn, hidden, weight, labels, bias)
+    cap, smoothing, z_loss)`` runs, batch axes (jnp.matmul's) and the reduction. With
+    ``extensions`` (the one-device loss), float ``labels`` are probability targets and
+    ``class_weights`` are accepted; they reach the core as the keywords ``tg``/``cw``."""
+    h, w, y, b, loss_shape = _operands(fn, hidden, weight, labels, bias, soft_ok=extensions)
     bs, ignore_index, smoothing, z, cap = _hyper(
         fn, block_size, ignore_index, label_smoothing, z_loss, logit_softcap
     )
     reduction = _checks.reduction(fn, reduction)
     return_lse = _checks.static_bool(fn, "return_lse", return_lse)
+    soft = jnp.issubdtype(y.dtype, jnp.floating)
+    if soft and ignore_index is not None:
+        raise ValueError(
+            f"{fn}: ignore_index applies to integer labels, but labels are probability "
+            f"targets of shape {y.shape}; exclude tokens with where= instead"
+        )
     mask = mask_of(fn, where, loss_shape)
     if ignore_index is not None:
         keep = y != ignore_index
@@ -317,44 +433,80 @@ def _linear_call(fn, core, hidden, weight, labels, *, bias, block_size, ignore_i
     out_dtype = h.dtype
     dtype = jnp.result_type(h.dtype, w.dtype) if b is None else jnp.result_type(h, w, b)
     h, w = h.astype(dtype), w.astype(dtype)
-    b = None if b is None else b.astype(compute_dtype(h, w))
+    acc = compute_dtype(h, w)
+    b = None if b is None else b.astype(acc)
     vocab = w.shape[-1]
+    extra = {}
+    if class_weights is not None:
+        cw = _checks.float_array(fn, "class_weights", class_weights)
+        if cw.shape != (vocab,):
+            raise ValueError(
+                f"{fn}: class_weights must have one weight per class, shape ({vocab},), "
+                f"got {cw.shape}"
+            )
+        extra["cw"] = cw.astype(acc)
     if bs is None:
-        bs = _auto_block(math.prod(loss_shape) or 1, vocab)
+        bs = _auto_block(math.prod(loss_shape), vocab)
     hs = jnp.broadcast_to(h, loss_shape + h.shape[-1:])
     hs = exclude(hs, mask, 0.0, (len(loss_shape),))
-    ys = exclude(y, mask, 0)
-    losses, lse = _batched(core, hs, w, b, ys, loss_shape, (bs, cap, smoothing, z))
-    out = reduce(fn, losses, weights=weights, mask=mask, reduction=reduction).astype(out_dtype)
+    if soft:
+        extra["tg"] = exclude(y.astype(compute_dtype(h, w, y)), mask, 0.0, (len(loss_shape),))
+        ys = jnp.zeros(loss_shape, jnp.int32)
+    else:
+        ys = exclude(y, mask, 0)
+    losses, lse = _batched(core, hs, w, b, ys, loss_shape, (bs, cap, smoothing, z), extra)
+    if "cw" in extra and not soft:
+        # PyTorch's normalisation: the mean divides by the summed class weights of the
+        # counted labels.
+        label_weight = _class_weight_of(extra["cw"], ys)
+        out = _reduce_weighted(fn, losses, label_weight=label_weight, weights=weights, mask=mask,
+                               reduction=reduction)  # fmt: skip
+    else:
+        out = reduce(fn, losses, weights=weights, mask=mask, reduction=reduction)
+    out = out.astype(out_dtype)
     if not return_lse:
         return out
     lse = lse if mask is None else jnp.where(mask, lse, 0)
     return out, lse.astype(out_dtype)
 
 
-def _batched(core, h, w, b, y, loss_shape, hyper):
+def _batched(core, h, w, b, y, loss_shape, hyper, extra):
     """``core`` on flat tokens; weights with batch axes run one core per weight (vmap).
-    ``h`` is [*loss_shape, D] here."""
+    ``h`` is [*loss_shape, D] here; ``extra`` holds the keywords ``tg`` (probability
+    targets [*loss_shape, V]) and ``cw`` (class weights [V]) when given."""
     d = h.shape[-1]
+    tg, cw = extra.get("tg"), extra.get("cw")
     if w.ndim == 2:
-        loss, lse = core(h.reshape(-1, d), w, b, y.reshape(-1), *hyper)
+        if tg is not None:
+            extra = {**extra, "tg": tg.reshape(-1, tg.shape[-1])}
+        loss, lse = core(h.reshape(-1, d), w, b, y.reshape(-1), *hyper, **extra)
         return loss.reshape(loss_shape), lse.reshape(loss_shape)
     # Batched weights [..., D, V]: jnp.matmul's rules; a 1-D hidden is one token per weight.
     if len(loss_shape) == w.ndim - 2:
         h, y = h[..., None, :], y[..., None]
+        tg = None if tg is None else tg[..., None, :]
     batch, n, v = h.shape[:-2], h.shape[-2], w.shape[-1]
     hb = h.reshape((-1, n, d))
     wb = jnp.broadcast_to(w, (*batch, d, v)).reshape((-1, d, v))
     yb = y.reshape((-1, n))
-    if b is None:
-        loss, lse = jax.vmap(lambda h_, w_, y_: core(h_, w_, None, y_, *hyper))(hb, wb, yb)
-    else:
-        bb = jnp.broadcast_to(b, (*batch, v)).reshape((-1, v))
-        loss, lse = jax.vmap(lambda h_, w_, b_, y_: core(h_, w_, b_, y_, *hyper))(hb, wb, bb, yb)
+    bb = None if b is None else jnp.broadcast_to(b, (*batch, v)).reshape((-1, v))
+    tb = None if tg is None else tg.reshape((-1, n, v))
+
+    def one(h_, w_, b_, y_, t_):
+        kw = {} if cw is None else {"cw": cw}
+        if t_ is not None:
+            kw["tg"] = t_
+        return core(h_, w_, b_, y_, *hyper, **kw)
+
+    loss, lse = jax.vmap(one)(hb, wb, bb, yb, tb)
     return loss.reshape(loss_shape), lse.reshape(loss_shape)
 
 
-_lsce_jit = jax.jit(_lsce, static_argnums=(4, 5, 6, 7))
+def _lsce_core(h, w, b, y, bs, cap, smoothing, z, *, tg=None, cw=None):
+    return _lsce_jit(h, w, b, y, tg, cw, bs, cap, smoothing, z)
+
+
+_lsce_jit = jax.jit(_lsce, static_argnums=(6, 7, 8, 9))
 
 
 def linear_softmax_cross_entropy(
@@ -363,6 +515,7 @@ def linear_softmax_cross_entropy(
     labels: ArrayLike,
     *,
     bias: ArrayLike | None = None,
+    class_weights: ArrayLike | None = None,
     block_size: int | None = None,
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
@@ -423,16 +576,48 @@ def linear_softmax_cross_entropy(
 
     Batch axes follow ``jnp.matmul``: ``hidden`` [..., D] with a weight [D, V]
     (all leading axes are tokens), or a batch of weights [..., D, V] with hidden
-    [..., N, D] (one scan per weight, e.g. under ``jax.vmap``).
+    [..., N, D] (one scan per weight, e.g. under ``jax.vmap``). PyTorch's
+    K-dimensional weight (C, d_1, D) with input (N, D) and targets (N, d_1) is
+    here the batch of weights ``moveaxis(weight, 0, -1)`` [d_1, D, C] with hidden
+    (N, D) and labels ``targets.T`` [d_1, N].
+
+    **Class weights** :math:`w` (PyTorch's ``weight=``): with integer labels the
+    loss is that of :func:`softmax_cross_entropy_with_integer_labels`,
+    :math:`\ell = (1-\varepsilon) w_y (\operatorname{lse} - x'_y) +
+    \frac{\varepsilon}{C'}\sum_k w_k (\operatorname{lse} - x'_k) + z
+    \operatorname{lse}^2`, and ``reduction="mean"`` divides by the summed class
+    weights of the counted labels; the logit gradient is
+    :math:`((1-\varepsilon) w_y + \frac{\varepsilon}{C'}\sum_k w_k + 2z
+    \operatorname{lse})\, p_k - (1-\varepsilon) w_y [k = y] -
+    \frac{\varepsilon}{C'} w_k` (times the soft-cap factor).
+
+    **Probability targets**: float ``labels`` of the shape of ``hidden @ weight``
+    ([..., V], PyTorch's float ``target``) give the soft-label loss of
+    :func:`softmax_cross_entropy`, :math:`\ell = \sum_k w_k t'_k
+    (\operatorname{lse} - x'_k) + z \operatorname{lse}^2` with
+    :math:`t' = (1-\varepsilon) t + \varepsilon/C'`; ``reduction="mean"`` divides
+    by the number of tokens (PyTorch's convention). Gradients:
+    :math:`\partial\ell/\partial x_k = ((\sum_c w_c t'_c) + 2z\operatorname{lse})
+    p_k - w_k t'_k` and :math:`\partial\ell/\partial t_k = (1-\varepsilon) w_k
+    (\operatorname{lse} - x'_k)` (0 at a masked class). The targets are read
+    block by block, like the weight: no other [tokens, V] array is built (the
+    target gradient, when asked for, is [tokens, V] like the targets).
+    ``ignore_index`` does not apply to them (a ``ValueError``; use ``where``).
+    The class weights' gradient is :math:`\sum_n t'_{n,k} (\operatorname{lse}_n
+    - x'_{n,k})` (with :math:`t'` the smoothed one-hot for integer labels).
 
     Args:
       hidden: the final hidden states [..., D], any float dtype.
       weight: the output projection [D, V] (PyTorch's ``nn.Linear`` weight
         transposed), or a batch of them [..., D, V].
-      labels: integer token ids, the shape of ``hidden @ weight`` without V.
+      labels: integer token ids, the shape of ``hidden @ weight`` without V; or
+        float probability targets of the shape of ``hidden @ weight``.
       bias: optional output bias (V,) (or with weight's batch axes).
-      block_size: vocabulary columns per block; ``None`` picks about 2M logits
-        per block (``2**21 // tokens``, a power of two in [128, 8192]).
+      class_weights: optional per-class weights, shape ``(V,)`` (PyTorch's
+        ``weight``).
+      block_size: vocabulary columns per block; ``None`` picks about 4M logits
+        per block (``2**22 // tokens``, a power of two in [128, 8192]; for a
+        symbolic token count under ``jax.export``, the size for 2048 tokens).
       ignore_index: a label value whose tokens are excluded (e.g. -100 padding).
       label_smoothing: :math:`\varepsilon \in [0, 1]`, PyTorch's semantics.
       z_loss: coefficient of :math:`\operatorname{lse}^2` (PaLM uses 1e-4).
@@ -454,7 +639,9 @@ def linear_softmax_cross_entropy(
       ValueError: ``hidden`` and ``weight`` not sharing D, ``labels`` not shaped
         like ``hidden @ weight`` without V, a bad ``bias`` shape,
         ``block_size < 1``, ``label_smoothing`` outside [0, 1], ``z_loss < 0``,
-        ``logit_softcap <= 0`` or an unknown ``reduction``.
+        ``logit_softcap <= 0``, an unknown ``reduction``, ``class_weights`` not of
+        shape ``(V,)``, probability targets not of the shape of ``hidden @ weight``,
+        or ``ignore_index`` with probability targets.
 
     Example:
       >>> import jax.numpy as jnp, jaxloss
@@ -473,10 +660,11 @@ def linear_softmax_cross_entropy(
       (logit soft-capping).
     """
     return _linear_call(
-        "linear_softmax_cross_entropy", _lsce_jit, hidden, weight, labels, bias=bias,
+        "linear_softmax_cross_entropy", _lsce_core, hidden, weight, labels, bias=bias,
         block_size=block_size, ignore_index=ignore_index, label_smoothing=label_smoothing,
         z_loss=z_loss, logit_softcap=logit_softcap, weights=weights, where=where,
-        reduction=reduction, return_lse=return_lse,
+        reduction=reduction, return_lse=return_lse, class_weights=class_weights,
+        extensions=True,
     )  # fmt: skip
 
 
@@ -525,7 +713,7 @@ def _vp_fwd(h, w, b, y, axis_name, vocab, bs, cap, smoothing, z_loss):
     valid = (y >= 0) & (y < vocab)
     y32 = jnp.where(valid, y, 0).astype(jnp.int32)
     vary = _varying(axis_name, h, w, b, y)
-    m, s, xy, sx, cnt = _local_stats(h, w, b, y32, hyper, smoothing, vary)
+    m, s, xy, sx, cnt, _ = _local_stats(h, w, b, y32, None, None, hyper, smoothing, vary)
     # The three all-reduces of [tokens] arrays: max, rescaled sum of exponentials, and
     # the target logit (found on the one shard that owns the label; 0 elsewhere). The
     # max only stabilises (lse does not depend on it): no gradient flows through it.
@@ -552,7 +740,7 @@ def _vp_bwd(axis_name, vocab, bs, cap, smoothing, z_loss, res, cots):
     y32 = jnp.where(valid, y, 0).astype(jnp.int32)
     coef = _coefficients(g.astype(acc), g_lse.astype(acc), lse, valid, cnt, smoothing, z_loss)
     vary = _varying(axis_name, h, w, b, y, g, g_lse)
-    dh, dw, db = _local_grads(h, w, b, y32, lse, coef, hyper, smoothing, vary)
+    dh, dw, db, _, _ = _local_grads(h, w, b, y32, None, None, lse, coef, hyper, smoothing, vary)
     # The only communication of the backward pass: the hidden gradient's sum over the
     # vocabulary shards. The weight (and bias) gradient stays on its shard; it is summed
     # only over mesh axes that split the tokens but not the weight (a "data" axis), as

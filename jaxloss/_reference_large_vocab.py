@@ -16,16 +16,19 @@ from ._reduce import compute_dtype
 __all__ = ["linear_softmax_cross_entropy", "vocab_parallel_softmax_cross_entropy"]
 
 
-def _naive(h, w, b, y, bs, cap, smoothing, z_loss):
-    """Per-token loss and lse of ``h [T, D] @ w [D, V] + b`` (``bs`` is unused)."""
+def _naive(h, w, b, y, bs, cap, smoothing, z_loss, *, tg=None, cw=None):
+    """Per-token loss and lse of ``h [T, D] @ w [D, V] + b`` (``bs`` is unused), against
+    integer labels ``y`` or probability targets ``tg``, with class weights ``cw``."""
     acc = compute_dtype(h, w)
     x = jnp.matmul(h, w, preferred_element_type=acc)
     if b is not None:
         x = x + b.astype(acc)[None, :]
     if cap:
         x = cap * jnp.tanh(x / cap)
-    loss = _rc._ce_int_core(x, y, None, 1, smoothing, z_loss)
-    return loss, jax.nn.logsumexp(x, axis=1)
+    lse = jax.nn.logsumexp(x, axis=1)
+    if tg is None:
+        return _rc._ce_int_core(x, y, cw, 1, smoothing, z_loss), lse
+    return _rc._ce_soft_core(x, tg, cw, 1, smoothing) + z_loss * lse**2, lse
 
 
 def linear_softmax_cross_entropy(
@@ -34,6 +37,7 @@ def linear_softmax_cross_entropy(
     labels,
     *,
     bias=None,
+    class_weights=None,
     block_size=None,
     ignore_index=None,
     label_smoothing=0.0,
@@ -49,7 +53,8 @@ def linear_softmax_cross_entropy(
         "linear_softmax_cross_entropy", _naive, hidden, weight, labels, bias=bias,
         block_size=block_size, ignore_index=ignore_index, label_smoothing=label_smoothing,
         z_loss=z_loss, logit_softcap=logit_softcap, weights=weights, where=where,
-        reduction=reduction, return_lse=return_lse,
+        reduction=reduction, return_lse=return_lse, class_weights=class_weights,
+        extensions=True,
     )  # fmt: skip
 
 

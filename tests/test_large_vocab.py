@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import jaxloss
 from jaxloss import _large_vocab as lv
 
 LSCE = lv.linear_softmax_cross_entropy
@@ -246,7 +247,7 @@ def test_documented_example():
             ValueError,
             r"labels must have the shape.*\(4,\).*\(3,\)",
         ),
-        ({"labels": np.zeros((4, 7))}, TypeError, "look like one-hot"),
+        ({"labels": np.zeros((4, 8))}, ValueError, r"probability targets .* shape .*\(4, 7\)"),
         ({"labels": np.zeros(4)}, TypeError, "labels must have an integer dtype"),
         ({"hidden": np.ones((4, 5), np.int32)}, TypeError, "hidden must have a floating dtype"),
         ({"bias": np.ones(6)}, ValueError, r"bias must be broadcastable.*\(7,\)"),
@@ -287,3 +288,113 @@ def test_compiled_temp_memory_stays_under_a_bound_the_naive_version_exceeds():
     bound = n * v * 4 // 10
     assert temp(naive_mean) > 2 * n * v * 4 > bound
     assert temp(ours) < bound
+
+
+# --- empty batches, symbolic token counts, class weights and probability targets
+
+
+@pytest.mark.parametrize("kw", [{}, {"label_smoothing": 0.1, "z_loss": 1e-3}, {"soft": True}])
+def test_zero_tokens_give_empty_none_and_zero_sum_and_mean(kw):
+    h, w, _, _, _ = _inputs(0, t=0)
+    kw = dict(kw)
+    labels = jnp.zeros((0, V)) if kw.pop("soft", False) else jnp.zeros((0,), jnp.int32)
+    assert LSCE(h, w, labels, **kw).shape == (0,)
+    for reduction in ("sum", "mean"):
+        for extra in ({}, {"weights": jnp.ones(0)}, {"class_weights": jnp.ones(V)}):
+
+            def loss(h, w, r=reduction, e=extra):
+                return LSCE(h, w, labels, reduction=r, **kw, **e)
+
+            value, (gh, gw) = jax.jit(jax.value_and_grad(loss, (0, 1)))(h, w)
+            assert value == 0.0 and gh.shape == h.shape and bool(jnp.all(gw == 0))
+
+
+def test_export_with_a_symbolic_token_count_matches_the_plain_call():
+    from jax import export
+
+    (t,) = export.symbolic_shape("t")
+    h, w, _, y, _ = _inputs(3, t=9, dtype=np.float32)
+
+    def f(h, w, y):
+        return LSCE(h, w, y, reduction="mean", label_smoothing=0.1)
+
+    specs = (jax.ShapeDtypeStruct((t, D), jnp.float32), jax.ShapeDtypeStruct((D, V), jnp.float32),
+             jax.ShapeDtypeStruct((t,), jnp.int32))  # fmt: skip
+    for g in (f, jax.grad(f, (0, 1))):
+        exported = export.export(jax.jit(g))(*specs)
+        _close(exported.call(h, w, y), g(h, w, y), tol=1e-5)
+
+
+def _soft_targets(seed, t=T, v=V):
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.ones(v), t)
+    return jnp.asarray(np.where(rng.uniform(size=p.shape) < 0.2, 0.0, p))
+
+
+@pytest.mark.parametrize("opts", [{}, {"label_smoothing": 0.2, "z_loss": 1e-2}], ids=str)
+def test_class_weights_and_probability_targets_equal_naive(opts):
+    h, w, b, y, cot = _inputs(4)
+    cw = jnp.asarray(np.random.default_rng(5).uniform(0.2, 2.0, V))
+    tg = _soft_targets(6)
+    eps, z = opts.get("label_smoothing", 0.0), opts.get("z_loss", 0.0)
+
+    def naive_soft(h, w, b, t, cw):
+        x = h @ w + b[None, :]
+        lse = jax.nn.logsumexp(x, axis=-1)
+        ts = (1 - eps) * t + eps / V
+        return -jnp.sum(cw[None, :] * ts * (x - lse[:, None]), -1) + z * lse**2
+
+    def naive_int(h, w, b, y, cw):
+        x = h @ w + b[None, :]
+        lse = jax.nn.logsumexp(x, axis=-1)
+        nll = lse - jnp.take_along_axis(x, y[:, None], axis=1)[:, 0]
+        uniform = jnp.sum(cw[None, :] * (lse[:, None] - x), -1) / V
+        return (1 - eps) * cw[y] * nll + eps * uniform + z * lse**2
+
+    for labels, naive_f, argnums in (
+        (y, naive_int, (0, 1, 2, 4)),
+        (tg, naive_soft, (0, 1, 2, 3, 4)),
+    ):
+
+        def ours(h, w, b, lab, cw):
+            return jnp.sum(cot * LSCE(h, w, lab, bias=b, class_weights=cw, block_size=8, **opts))
+
+        def want(h, w, b, lab, cw, f=naive_f):
+            return jnp.sum(cot * f(h, w, b, lab, cw))
+
+        _close(jax.value_and_grad(ours, argnums)(h, w, b, labels, cw),
+               jax.value_and_grad(want, argnums)(h, w, b, labels, cw))  # fmt: skip
+    # The means: integer labels divide by the summed label weights, targets by N.
+    mean = LSCE(h, w, y, bias=b, class_weights=cw, reduction="mean", **opts)
+    _close(mean, jnp.sum(naive_int(h, w, b, y, cw)) / jnp.sum(cw[y]))
+    mean = LSCE(h, w, tg, bias=b, class_weights=cw, reduction="mean", **opts)
+    _close(mean, jnp.mean(naive_soft(h, w, b, tg, cw)))
+
+
+def test_probability_targets_with_batched_weights_and_where():
+    h, w, b, _, _ = _inputs(7, t=12)
+    tg = _soft_targets(8, t=12)
+    flat = LSCE(h, w, tg, bias=b, block_size=8)
+    _close(LSCE(h.reshape(3, 4, D), w, tg.reshape(3, 4, V), bias=b), flat.reshape(3, 4))
+    ws = jnp.stack([w, 2 * w, -w])
+    batched = LSCE(h.reshape(3, 4, D), ws, tg.reshape(3, 4, V), block_size=8)
+    looped = jnp.stack([LSCE(h[4 * i : 4 * i + 4], ws[i], tg[4 * i : 4 * i + 4]) for i in range(3)])
+    _close(batched, looped)
+    keep = jnp.arange(12) % 3 != 0
+    bad = tg.at[0].set(jnp.nan)
+    value, g = jax.value_and_grad(lambda h: LSCE(h, w, bad, where=keep, reduction="sum"))(h)
+    assert bool(jnp.isfinite(value)) and bool(jnp.all(g[~keep] == 0))
+
+
+def test_probability_target_and_class_weight_errors():
+    h, w, _, y, _ = _inputs(9)
+    with pytest.raises(ValueError, match="linear_softmax_cross_entropy: ignore_index applies to"):
+        LSCE(h, w, _soft_targets(1), ignore_index=-100)
+    with pytest.raises(
+        ValueError, match=r"probability targets .* must have the shape of hidden @ weight"
+    ):
+        LSCE(h, w, jnp.zeros((T, V + 1)))
+    with pytest.raises(ValueError, match="class_weights must have one weight per class"):
+        LSCE(h, w, y, class_weights=jnp.ones(V - 1))
+    with pytest.raises(TypeError, match="vocab_parallel_softmax_cross_entropy: labels of shape"):
+        jaxloss.vocab_parallel_softmax_cross_entropy(h, w, _soft_targets(1))

@@ -162,3 +162,44 @@ def test_mesh_argument_errors():
         VP(h, w, y, vocab_size=16)
     with pytest.raises(TypeError, match="axis_name must be"):
         VP(h, w, y, axis_name=0)
+
+
+def test_export_with_a_symbolic_token_count():
+    """The token count may be symbolic (the automatic block size does not depend on it).
+    Running a symbolic-shape export of this 8-device program crashes XLA:CPU in jax
+    0.10.2 (in the call, not in the export), so the run is checked on an export with the
+    concrete shape."""
+    from jax import export
+
+    (t,) = export.symbolic_shape("t")
+    h, w, _, y, _ = _inputs(13, seed=5)
+    h, w = h.astype(jnp.float32), w.astype(jnp.float32)
+
+    def f(h, w, y):
+        return VP(h, w, y, reduction="mean", z_loss=1e-2)
+
+    def specs(tokens):
+        return (jax.ShapeDtypeStruct((tokens, D), jnp.float32),
+                jax.ShapeDtypeStruct((D, 13), jnp.float32),
+                jax.ShapeDtypeStruct((tokens,), jnp.int32))  # fmt: skip
+
+    # An export for 8 devices runs on 8 devices: the call is jitted over the whole mesh.
+    replicated = NamedSharding(jax.make_mesh((8,), ("vocab",)), P())
+    for g in (f, jax.grad(f, (0, 1))):
+        jitted = jax.jit(g, in_shardings=(replicated,) * 3)
+        symbolic = export.export(jitted)(*specs(t))
+        assert symbolic.in_avals[0].shape[0] == t
+        exported = export.export(jitted)(*specs(T))
+        call = jax.jit(exported.call, in_shardings=(replicated,) * 3)
+        _close(call(h, w, y), g(h, w, y), tol=1e-5)
+
+
+def test_zero_tokens_give_empty_none_and_zero_sum_and_mean():
+    h, w, _, _, _ = _inputs(13)
+    h0, y0 = h[:0], jnp.zeros((0,), jnp.int32)
+    assert VP(h0, w, y0).shape == (0,)
+    for reduction in ("sum", "mean"):
+        value, (gh, gw) = jax.value_and_grad(
+            lambda h, w, r=reduction: VP(h, w, y0, reduction=r), (0, 1)
+        )(h0, w)
+        assert value == 0.0 and gh.shape == (0, D) and bool(jnp.all(gw == 0))
