@@ -184,7 +184,9 @@ def run_demo(
         sections.append(
             f"## {example.title}\n\n{example.shows}. "
             f"`python docs/examples/{example.name}.py{' --quick' if quick else ''} "
-            f"--seed {seed}`, {seconds:.0f} s.\n\n"
+            f"--seed {seed}`: {seconds:.0f} s in all, starting Python and importing JAX "
+            "included (the time in the summary line counts from the script's start: data, "
+            "training, figures).\n\n"
             f"```text\n{summary}\n```\n\n{text}"
         )
     total = time.perf_counter() - start
