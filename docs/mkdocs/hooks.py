@@ -10,10 +10,21 @@
   ``benchmarks/results/*.json`` with plots of the ratios.
 - The nav: entries whose page does not exist (yet) are dropped, and ``catalogue/`` is
   expanded to the generated pages, so that families added later need no config change.
+- Links into the catalogue: the hand-written pages are also read as they are (on GitHub,
+  in an editor), where ``catalogue/`` does not exist, so they link to what does: the
+  README's list of losses (``](../README.md#catalogue)``) for the overview, and for a
+  family ``[<family> catalogue page](../README.md#documentation)``, the README's section
+  on building the site. On the site those links lead to the generated pages.
+- The site works offline: the math renderer (MathJax 3, from the ``django-static-mathjax``
+  package of the ``docs`` extra, which holds MathJax's own build files and nothing else
+  it needs) and the stylesheet are copied into it, the theme loads no web fonts, and the
+  build fails if a page still loads a script, stylesheet or font from another host.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import io
 import json
 import logging
@@ -23,6 +34,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for loss_plots
@@ -196,7 +208,7 @@ def _family_page(family: str, entries, guides: dict[str, str], drawn: dict[str, 
             lines.append(f"| guide | [{guide.split('#')[0][:-3]} page](../{guide}) |")
         lines.append("")
         if e.name in drawn:
-            lines += [f"![{e.name}: loss and derivative]({drawn[e.name]})", ""]
+            lines += [f"![{e.name}: loss and derivative]({drawn[e.name]}){{ .jaxloss-plot }}", ""]
         else:
             lines += ["*(no plot could be drawn for this loss)*", ""]
         lines += [
@@ -231,6 +243,78 @@ def _overview(families: list[str], entries) -> str:
     return "\n".join(lines)
 
 
+# --- assets: the math renderer and the stylesheet, shipped with the site
+
+MATHJAX_SCRIPT = "assets/mathjax/tex-mml-chtml.js"  # extra_javascript in mkdocs.yml
+STYLESHEET = "assets/jaxloss.css"  # extra_css in mkdocs.yml
+# MathJax's other combined builds (one is enough) and the SVG output (CHTML is used).
+_MATHJAX_UNUSED = re.compile(r"^(tex-|mml-|node-main).*\.js$|^output/svg")
+
+
+def mathjax_dir() -> Path:
+    """MathJax 3's es5 build folder, from the ``django-static-mathjax`` package (which,
+    despite its name, is MathJax's build files and needs no Django)."""
+    spec = importlib.util.find_spec("mathjax")
+    if spec is not None and spec.origin:
+        es5 = Path(spec.origin).parent / "static" / "mathjax" / "es5"
+        if (es5 / "tex-mml-chtml.js").is_file():
+            return es5
+    raise PluginError(
+        "jaxloss docs: the math renderer is missing (MathJax 3 from the django-static-mathjax "
+        'package); install the docs extra: python -m pip install -e ".[docs]"'
+    )
+
+
+def mathjax_assets() -> list[tuple[str, Path]]:
+    """(site path, file) of every MathJax file the site needs: the tex-mml-chtml build,
+    its CHTML fonts, and the components it loads on demand (TeX extensions, menu, a11y)."""
+    es5 = mathjax_dir()
+    out = []
+    for path in sorted(es5.rglob("*")):
+        rel = path.relative_to(es5).as_posix()
+        if path.is_file() and (rel == "tex-mml-chtml.js" or not _MATHJAX_UNUSED.match(rel)):
+            out.append((f"assets/mathjax/{rel}", path))
+    return out
+
+
+# A script, stylesheet, font or preconnect hint from another host: absolute or
+# protocol-relative URL in src/href of <script>/<link>, or url(...) in inline CSS.
+_EXTERNAL = re.compile(
+    r"<(?:script|link)\b[^>]*\b(?:src|href)=[\"']((?:https?:)?//[^\"']+)[\"']"
+    r"|@import\s+url\(\s*[\"']?((?:https?:)?//[^)\"']+)",
+    re.IGNORECASE,
+)
+
+
+def offline_problems(site_dir: Path) -> list[str]:
+    """What would break the built site without a network: pages that load a resource from
+    another host, pages with formulas that do not load the shipped MathJax, and MathJax
+    files missing from the site. Empty when the site works offline."""
+    problems = []
+    script = site_dir / MATHJAX_SCRIPT
+    fonts = site_dir / "assets/mathjax/output/chtml/fonts/woff-v2"
+    if not script.is_file():
+        problems.append(f"{MATHJAX_SCRIPT} is missing from the site")
+    if not fonts.is_dir() or not any(fonts.glob("*.woff")):
+        problems.append("MathJax's CHTML fonts are missing from the site")
+    for page in sorted(site_dir.rglob("*.html")):
+        html = page.read_text(encoding="utf-8", errors="replace")
+        rel = page.relative_to(site_dir).as_posix()
+        for m in _EXTERNAL.finditer(html):
+            problems.append(f"{rel} loads {m.group(1) or m.group(2)}")
+        if 'class="arithmatex"' in html and "assets/mathjax/tex-mml-chtml.js" not in html:
+            problems.append(f"{rel} has formulas but does not load {MATHJAX_SCRIPT}")
+    return problems
+
+
+def on_post_build(config: Any) -> None:
+    problems = offline_problems(Path(config["site_dir"]))
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise PluginError(f"jaxloss docs: the site would not work offline:\n  {shown}{more}")
+
+
 MATHJAX = """window.MathJax = {
   tex: {inlineMath: [["\\\\(", "\\\\)"]], displayMath: [["\\\\[", "\\\\]"]],
         processEscapes: true, processEnvironments: true},
@@ -245,6 +329,10 @@ def on_files(files: Files, config: Any) -> Files:
 
     docs_dir = Path(config["docs_dir"])
     files.append(File.generated(config, "assets/mathjax.js", content=MATHJAX))
+    for uri, path in mathjax_assets():
+        files.append(File.generated(config, uri, abs_src_path=str(path)))
+    css = Path(__file__).resolve().parent / "extra.css"
+    files.append(File.generated(config, STYLESHEET, abs_src_path=str(css)))
     guides = _guides(docs_dir)
     entries = list(catalogue.ENTRIES)
     families = catalogue.families()
@@ -356,7 +444,60 @@ def _benchmark_sections() -> str:
     return "\n".join(out)
 
 
+# A hand-written page's links into the catalogue, as readable without the site (see the
+# module docstring): the README's list of losses, and for a family's page the README's
+# section on building the site, with the family in the link text.
+_OVERVIEW_LINK = "](../README.md#catalogue)"
+_FAMILY_LINK = re.compile(r"\[([\w ]+?) catalogue page\]\(\.\./README\.md#documentation\)")
+
+
+def catalogue_links(markdown: str, families: list[str]) -> str:
+    """Points a top-level page's links into the catalogue at the generated pages."""
+
+    def family(m: re.Match) -> str:
+        name = m.group(1)
+        if name not in families:
+            raise PluginError(
+                f"jaxloss docs: a link to the {name!r} catalogue page, but the catalogue's "
+                f"families are {', '.join(families)}"
+            )
+        return f"[{name} catalogue page](catalogue/{_slug(name)}.md)"
+
+    markdown = markdown.replace(_OVERVIEW_LINK, "](catalogue/index.md)")
+    return _FAMILY_LINK.sub(family, markdown)
+
+
+# --- tables: a long code name may wrap between its words, never inside one
+
+_CELL = re.compile(r"<td\b[^>]*>.*?</td>", re.DOTALL)
+_CODE = re.compile(r"(<code\b[^>]*>)(.*?)(</code>)", re.DOTALL)
+_NAME_BREAK = re.compile(r"(?<=[\w\]])([_.])(?=\w)")
+
+
+def name_breaks(html: str) -> str:
+    """Adds a break opportunity (``<wbr>``) after each ``_`` or ``.`` of the code in table
+    cells: ``binary_cross_entropy_with_logits`` may wrap as ``binary_cross_entropy_`` /
+    ``with_logits`` when the table needs the room, where the theme broke names anywhere
+    (``squared_e`` / ``rror``) and extra.css now breaks them nowhere else."""
+
+    def code(m: re.Match) -> str:
+        text = m.group(2)
+        if "<" in text:  # highlighted or nested markup: leave it alone
+            return m.group(0)
+        return m.group(1) + _NAME_BREAK.sub(r"\1<wbr>", text) + m.group(3)
+
+    return _CELL.sub(lambda cell: _CODE.sub(code, cell.group(0)), html)
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
+    return name_breaks(html)
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
+    if "/" not in page.file.src_uri:  # the hand-written pages, at the top of docs/
+        from jaxloss import catalogue
+
+        markdown = catalogue_links(markdown, catalogue.families())
     if PEERS_MARKER in markdown:
         markdown = markdown.replace(PEERS_MARKER, _peer_table())
     if BENCHMARK_MARKER in markdown:

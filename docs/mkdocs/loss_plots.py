@@ -28,15 +28,46 @@ ERROR_LOSSES = {
 }
 
 
+def sweep(entry) -> tuple[str | None, list[dict]]:
+    """The hyperparameter settings to draw: every setting the catalogue verifies when they
+    differ in one real-valued hyperparameter only (pinball's tau, huber's delta, ...),
+    ordered by it, so that a plot shows how it shapes the loss; else the first setting."""
+    import numbers
+
+    settings = [dict(o) for o in entry.options]
+    first = settings[0]
+    if len(settings) > 1 and all(set(o) == set(first) for o in settings):
+        varied = [k for k in first if len({repr(o[k]) for o in settings}) > 1]
+        if len(varied) == 1:
+            (key,) = varied
+            real = all(
+                isinstance(o[key], numbers.Real) and not isinstance(o[key], bool) for o in settings
+            )
+            if real:
+                settings = sorted(settings, key=lambda o: o[key])
+                if len(settings) > MAX_CURVES:  # the extremes and the middle: each compiles
+                    n = len(settings) - 1
+                    picks = sorted({round(k * n / (MAX_CURVES - 1)) for k in range(MAX_CURVES)})
+                    settings = [settings[k] for k in picks]
+                return key, settings
+    return None, [first]
+
+
+MAX_CURVES = 3
+
+
 def _curves(entry) -> dict[str, Any]:
     """Loss and derivative of the first output element along one input coordinate, for the
-    custom rule and for autodiff of the reference, in float32."""
+    custom rule and for autodiff of the reference, in float32, for each setting of
+    ``sweep``."""
     import jax
     import jax.numpy as jnp
     import numpy as np
 
-    options = dict(entry.options[0])
-    args = [jnp.asarray(a) for a in entry.inputs(0, **options)]
+    key, settings = sweep(entry)
+    # The sample and the coordinate come from the first verified setting; the sweep
+    # redraws the same inputs under each setting.
+    args = [jnp.asarray(a) for a in entry.inputs(0, **dict(entry.options[0]))]
     i = entry.argnums[0]
     if entry.name in ERROR_LOSSES and len(args) > 1 and args[1].shape == args[0].shape:
         args[1] = args[1].at[(0,) * args[1].ndim].set(0.0)
@@ -45,7 +76,7 @@ def _curves(entry) -> dict[str, Any]:
         x0 = float(args[i].reshape(-1)[0])
         lo, hi = x0 - 3.0, x0 + 3.0
 
-    def along(fn):
+    def along(fn, options):
         def scalar(s):
             a = list(args)
             a[i] = a[i].reshape(-1).at[0].set(s.astype(a[i].dtype)).reshape(a[i].shape)
@@ -53,28 +84,53 @@ def _curves(entry) -> dict[str, Any]:
 
         return jax.vmap(jax.value_and_grad(scalar))
 
-    # One compilation for both (compiling dominates the build's time).
-    both = jax.jit(lambda g: (along(entry.fn)(g), along(entry.reference)(g)))
+    def compiled(options):
+        # One compilation for the rule and the reference (compiling dominates the build's
+        # time), reused when the grid is zoomed.
+        both = jax.jit(lambda g: (along(entry.fn, options)(g), along(entry.reference, options)(g)))
+        return lambda grid: jax.tree.map(np.asarray, both(grid))
+
     grid = np.linspace(lo, hi, 301, dtype=np.float32)
-    (v_rule, g_rule), (v_ref, g_ref) = jax.tree.map(np.asarray, both(grid))
-    finite = np.isfinite(v_rule)
+    first_fn = compiled(settings[0])
+    first = first_fn(grid)
+    finite = np.isfinite(first[0][0])
     if finite.any() and finite.mean() < 0.5:  # a bounded domain (probabilities, ...): zoom in
         inside = grid[finite]
         pad = 0.002 * (inside.max() - inside.min())
         grid = np.linspace(inside.min() + pad, inside.max() - pad, 301, dtype=np.float32)
-        (v_rule, g_rule), (v_ref, g_ref) = jax.tree.map(np.asarray, both(grid))
+        first = first_fn(grid)
+    curves = []
+    for k, options in enumerate(settings):
+        (v_rule, g_rule), (v_ref, g_ref) = first if k == 0 else compiled(options)(grid)
+        label = f"{key} = {options[key]:g}" if key else None
+        curves.append(
+            {
+                "label": label,
+                "value": v_rule,
+                "value_reference": v_ref,
+                "grad": g_rule,
+                "grad_reference": g_ref,
+            }
+        )
     name = list(inspect.signature(entry.fn).parameters)[i]
     coordinate = f"{name}[{', '.join(['0'] * args[i].ndim)}]" if args[i].ndim else name
     return {
         "x": grid,
-        "value": v_rule,
-        "value_reference": v_ref,
-        "grad": g_rule,
-        "grad_reference": g_ref,
+        "curves": curves,
         "coordinate": coordinate,
-        "options": options,
         "error": entry.name in ERROR_LOSSES,
     }
+
+
+# A colour per setting of a sweep: the rule's thin line in the dark shade is drawn over
+# the reference's thick line in the light shade of the same hue.
+PAIRS = [
+    ("#2166ac", "#92c5de"),
+    ("#b2182b", "#f4a582"),
+    ("#1b7837", "#a6dba0"),
+    ("#762a83", "#c2a5cf"),
+    ("#8c510a", "#dfc27d"),
+]
 
 
 def _plot(entry, c: dict[str, Any]) -> bytes:
@@ -82,24 +138,40 @@ def _plot(entry, c: dict[str, Any]) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.0, 2.7))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10.0, 4.0))
     x = c["x"]
     xlabel = "error d = p − t" if c["error"] else c["coordinate"]
-    ax1.plot(x, c["value_reference"], color="#f4a582", lw=4, label="reference")
-    ax1.plot(x, c["value"], color="#2166ac", lw=1.4, label=entry.name)
-    ax1.set_title("loss", fontsize=10)
-    ax2.plot(x, c["grad_reference"], color="#f4a582", lw=4, label="jax.grad of the reference")
-    ax2.plot(x, c["grad"], color="#2166ac", lw=1.4, label="custom rule")
-    ax2.set_title("derivative", fontsize=10)
-    ax2.legend(fontsize=7, loc="best")
+    sweep_handles = []
+    for k, curve in enumerate(c["curves"]):
+        # One setting: the reference in orange under the rule in blue; a sweep: a hue per
+        # setting, the reference in its light shade under the rule in its dark shade.
+        dark, light = PAIRS[k % len(PAIRS)] if curve["label"] else ("#2166ac", "#f4a582")
+        for ax, value in ((ax1, "value"), (ax2, "grad")):
+            ax.plot(x, curve[f"{value}_reference"], color=light, lw=5, solid_capstyle="butt")
+            ax.plot(x, curve[value], color=dark, lw=1.6)
+        if curve["label"]:
+            sweep_handles.append(Line2D([], [], color=dark, lw=3, label=curve["label"]))
+    ax1.set_title(f"{entry.name}: loss", fontsize=12)
+    ax2.set_title("derivative", fontsize=12)
+    light, dark = ("#bbbbbb", "#333333") if sweep_handles else ("#f4a582", "#2166ac")
+    handles = [
+        Line2D([], [], color=light, lw=5, label="jax.grad of the reference (thick)"),
+        Line2D([], [], color=dark, lw=1.6, label="custom rule (thin)"),
+        *sweep_handles,
+    ]
     for ax in (ax1, ax2):
-        ax.set_xlabel(xlabel, fontsize=9)
-        ax.tick_params(labelsize=8)
+        ax.set_xlabel(xlabel, fontsize=11)
+        ax.tick_params(labelsize=10)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
+    # The legend under the axes, where it hides no curve.
+    ncol = min(len(handles), 5)
+    rows = -(-len(handles) // ncol)
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=10, frameon=False)
+    fig.tight_layout(rect=(0, 0.075 * rows, 1, 1))
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72)
+    fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     return buf.getvalue()
 
