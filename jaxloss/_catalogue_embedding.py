@@ -130,6 +130,13 @@ ENTRIES: tuple[Entry, ...] = (
         edge_cases=(
             EdgeCase("zero vectors", _f([[0, 0], [0, 0]], [[0, 0], [1, 1]]), value=_f([0, 0])[0]),
             EdgeCase("entries ±1e4", _f([[1e4, -1e4]], [[-1e4, 3.0]])),
+            # (Entries near 1e-20 are right too, but their second derivatives, ~1e40,
+            # overflow float32.)
+            EdgeCase(
+                "entries 1e20 and 1e30 (squared norms overflow float32)",
+                _f([[3e20, 4e20], [3e30, 4e30]], [[4e20, 3e20], [4e30, 3e30]]),
+                value=_f([0.96, 0.96])[0],
+            ),
         ),
         peers=Peers(
             torch="cosine_similarity", optax="cosine_similarity", keras="CosineSimilarity (negated)"

@@ -150,33 +150,81 @@ def _cosine(a, b, epsilon, distance):
     return _cosine_fwd(a, b, epsilon, distance)[0]
 
 
+def _norm_range(dtype: Any) -> tuple[float, float]:
+    """Squared norms in ``[lo, hi]`` are summed without overflow or lost precision, and
+    their reciprocals stay normal numbers (``2^-100`` to ``2^100`` in float32)."""
+    info = jnp.finfo(dtype)
+    lo = float(info.tiny) * 2.0 ** (info.nmant + 3)
+    return lo, 1 / lo
+
+
+def _scaled_sums(a: jax.Array, b: jax.Array, lo: float | None = None, hi: float | None = None
+                 ) -> tuple[jax.Array, ...]:  # fmt: skip
+    """``(1/m_a, 1/m_b, |a'|², |b'|², a'·b')`` per example with ``a' = a/m_a``: ``m = 1``
+    when every squared norm of the batch is in :func:`_norm_range` (one pass, the common
+    case), else the largest ``|entry|`` of each vector (as ``jnp.linalg.norm`` scales),
+    so that entries beyond ~1.8e19 or below ~1e-19 (float32) neither overflow nor flush
+    to zero. The second pass runs only for a batch that needs it (``lax.cond``)."""
+    na2, nb2, dot = jnp.sum(a * a, axis=-1), jnp.sum(b * b, axis=-1), jnp.sum(a * b, axis=-1)
+    lo0, hi0 = _norm_range(a.dtype)
+    lo, hi = lo0 if lo is None else lo, hi0 if hi is None else hi
+    fine = (na2 >= lo) & (na2 <= hi) & (nb2 >= lo) & (nb2 <= hi)
+    one = jnp.ones_like(na2)
+
+    def scaled():
+        ia, ib = (1 / _max_abs(x) for x in (a, b))
+        sa, sb = a * ia[..., None], b * ib[..., None]
+        return ia, ib, jnp.sum(sa * sa, axis=-1), jnp.sum(sb * sb, axis=-1), jnp.sum(sa * sb, -1)
+
+    return lax.cond(jnp.all(fine), lambda: (one, one, na2, nb2, dot), scaled)
+
+
+def _max_abs(x: jax.Array) -> jax.Array:
+    """The largest |entry| per vector, 1 for a zero vector."""
+    m = jnp.max(jnp.abs(x), axis=-1)
+    return jnp.where(m > 0, m, 1)
+
+
 def _cosine_parts(a, b, epsilon):
-    """Per example: 1/‖a‖ and 1/‖b‖ with the floor ε on the squared norms (0 for a zero
-    vector when ε = 0), whether each norm is above its floor, and the cosine."""
-    na2 = jnp.sum(a * a, axis=-1)
-    nb2 = jnp.sum(b * b, axis=-1)
-    dot = jnp.sum(a * b, axis=-1)
-    fa, fb = jnp.maximum(na2, epsilon), jnp.maximum(nb2, epsilon)
-    # A zero vector (with ε = 0) gets 1/‖a‖ = 0, hence cosine 0 and gradient 0.
-    ra = jnp.where(fa > 0, lax.rsqrt(jnp.where(fa > 0, fa, 1)), 0)
-    rb = jnp.where(fb > 0, lax.rsqrt(jnp.where(fb > 0, fb, 1)), 0)
-    return ra, rb, na2 > epsilon, nb2 > epsilon, dot * (ra * rb)
+    """Per example, in the scaled units of :func:`_scaled_sums`: ``1/m_a``, ``1/m_b``,
+    ``p_a = m_a/n_a`` and ``p_b`` (0 for a zero vector when ε = 0), whether each squared
+    norm is above its floor ε, and the cosine ``(a'·b') p_a p_b``."""
+    ia, ib, na2, nb2, dot = _scaled_sums(a, b)
+
+    def p(n2, i):
+        # ‖a‖² > ε is |a'|² > ε/m² (an overflow of ε/m² to inf reads as below, correctly).
+        above = n2 > (epsilon * i) * i if epsilon > 0 else n2 > 0
+        below = lax.rsqrt(jnp.asarray(epsilon, n2.dtype)) / i if epsilon > 0 else 0
+        return jnp.where(above, lax.rsqrt(jnp.where(above, n2, 1)), below), above
+
+    pa, above_a = p(na2, ia)
+    pb, above_b = p(nb2, ib)
+    return ia, ib, pa, pb, above_a, above_b, dot * (pa * pb)
 
 
 def _cosine_fwd(a, b, epsilon, distance):
-    ra, rb, above_a, above_b, c = _cosine_parts(a, b, epsilon)
-    # ∂c/∂a = b/(‖a‖‖b‖) - [‖a‖² > ε] c a/‖a‖²: two per-example coefficients per input.
-    s = ra * rb
-    ta = jnp.where(above_a, c * ra * ra, 0)
-    tb = jnp.where(above_b, c * rb * rb, 0)
-    return (1 - c if distance else c), (a, b, s, ta, tb)
+    ia, ib, pa, pb, above_a, above_b, c = _cosine_parts(a, b, epsilon)
+    # ∂c/∂a = (b'/(|a'||b'|) - [‖a‖² > ε] c a'/|a'|²)/m_a in the scaled units a' = a/m_a:
+    # two per-example coefficients per input, and 1/m_a, 1/m_b.
+    s = pa * pb
+    ta = jnp.where(above_a, c * pa * pa, 0)
+    tb = jnp.where(above_b, c * pb * pb, 0)
+    return (1 - c if distance else c), (a, b, ia, ib, s, ta, tb)
 
 
 def _cosine_bwd(epsilon, distance, res, g):
-    (a, b, s, ta, tb), _ = unshared(res)
+    (a, b, ia, ib, s, ta, tb), _ = unshared(res)
     g = -g if distance else g
     gs, gta, gtb = (g * s)[..., None], (g * ta)[..., None], (g * tb)[..., None]
-    return gs * b - gta * a, gs * a - gtb * b
+
+    def plain():
+        return gs * b - gta * a, gs * a - gtb * b
+
+    def scaled():  # the per-row factors 1/(m_a m_b) could underflow: scale each vector
+        sa, sb = a * ia[..., None], b * ib[..., None]
+        return ia[..., None] * (gs * sb - gta * sa), ib[..., None] * (gs * sa - gtb * sb)
+
+    return lax.cond(jnp.all((ia == 1) & (ib == 1)), plain, scaled)
 
 
 _cosine.defvjp(_cosine_fwd, _cosine_bwd)
@@ -220,7 +268,10 @@ def cosine_similarity(
     and keeps it). A zero vector with ``epsilon = 0`` (optax's default,
     where optax gives NaN) has cosine similarity **0** (cosine distance **1**), and
     the gradient with respect to the zero vector is taken as 0; the other input's
-    gradient is then 0 as well.
+    gradient is then 0 as well. **Range:** a batch whose squared norms leave
+    ``[2^-100, 2^100]`` (float32) is recomputed with each vector divided by its largest
+    ``|entry|`` first, as ``jnp.linalg.norm`` does, so entries up to the dtype's max and
+    down to its smallest normal give the right cosine and gradient.
     Args:
       predictions: vectors ``[..., D, ...]`` of any float dtype.
       targets: vectors of the same shape.
@@ -325,26 +376,39 @@ def _cosine_embedding(x1, x2, t, margin):
 
 
 def _cosine_embedding_parts(x1, x2, t, margin):
-    m1 = jnp.sum(x1 * x1, axis=-1) + _TORCH_EPS
-    m2 = jnp.sum(x2 * x2, axis=-1) + _TORCH_EPS
+    # In the scaled units of _scaled_sums (PyTorch's ε scaled with them); the product of
+    # the squared norms stays below overflow: up to 2^100 in float32.
+    ia, ib, n1, n2, dot = _scaled_sums(x1, x2, 0.0, math.sqrt(_norm_range(x1.dtype)[1]))
+    m1 = n1 + (_TORCH_EPS * ia) * ia
+    m2 = n2 + (_TORCH_EPS * ib) * ib
     r = lax.rsqrt(m1 * m2)
-    c = jnp.sum(x1 * x2, axis=-1) * r
+    c = dot * r
     pos, neg = t == 1, t == -1
-    return m1, m2, r, c, pos, neg
+    return ia, ib, m1, m2, r, c, pos, neg
 
 
 def _cosine_embedding_fwd(x1, x2, t, margin):
-    m1, m2, r, c, pos, neg = _cosine_embedding_parts(x1, x2, t, margin)
+    ia, ib, m1, m2, r, c, pos, neg = _cosine_embedding_parts(x1, x2, t, margin)
     loss = jnp.where(pos, 1 - c, 0) + jnp.where(neg, jnp.maximum(c - margin, 0), 0)
     # dℓ/dc: -1 for t = 1, [c > margin] for t = -1 (subgradient 0 at c = margin).
     slope = jnp.where(pos, -1.0, 0.0).astype(c.dtype) + jnp.where(neg, _active(c - margin), 0)
-    return loss.astype(x1.dtype), (x1, x2, t, slope * r, slope * c / m1, slope * c / m2)
+    res = (x1, x2, t, ia, ib, slope * r, slope * c / m1, slope * c / m2)
+    return loss.astype(x1.dtype), res
 
 
 def _cosine_embedding_bwd(margin, res, g):
-    (x1, x2, t, sr, s1, s2), _ = unshared(res)
+    (x1, x2, t, ia, ib, sr, s1, s2), _ = unshared(res)
     gr, g1, g2 = (g * sr)[..., None], (g * s1)[..., None], (g * s2)[..., None]
-    return gr * x2 - g1 * x1, gr * x1 - g2 * x2, _target_cotangent(t)
+
+    def plain():
+        return gr * x2 - g1 * x1, gr * x1 - g2 * x2
+
+    def scaled():  # as in _cosine_bwd
+        u1, u2 = x1 * ia[..., None], x2 * ib[..., None]
+        return ia[..., None] * (gr * u2 - g1 * u1), ib[..., None] * (gr * u1 - g2 * u2)
+
+    d1, d2 = lax.cond(jnp.all((ia == 1) & (ib == 1)), plain, scaled)
+    return d1, d2, _target_cotangent(t)
 
 
 _cosine_embedding.defvjp(_cosine_embedding_fwd, _cosine_embedding_bwd)

@@ -55,6 +55,31 @@ def test_cosine_where_excludes_nan_examples_and_axis_tuple():
     assert np.all(np.asarray(g[0]) == 0) and np.isfinite(np.asarray(g)).all()
 
 
+@pytest.mark.parametrize(
+    "name, scale",
+    [(n, s) for n in ("cosine_similarity", "cosine_distance") for s in (1e25, 1e-25, 1e35)]
+    # cosine_embedding: below ~1e-6 PyTorch's ε = 1e-12 on the squared norms dominates
+    + [("cosine_embedding", 1e25), ("cosine_embedding", 1e35)],
+)
+def test_cosine_float32_range_is_scaled_like_linalg_norm(name, scale):
+    """Entries beyond ~1.8e19 or below ~1e-19 overflowed or flushed the squared norms; the
+    value is scale-free and the gradient scales as 1/scale."""
+    r = rng(7)
+    a, b = (r.normal(size=(5, 6)).astype(np.float32) for _ in range(2))
+    extra = (np.asarray([1, -1, 1, -1, 1]),) if name == "cosine_embedding" else ()
+    fn = getattr(jaxloss, name)
+
+    def f(x, y):
+        return fn(x, y, *extra, reduction="sum")
+
+    s = np.float32(scale)
+    v1, g1 = jax.jit(jax.value_and_grad(f, (0, 1)))(a, b)
+    vs, gs = jax.jit(jax.value_and_grad(f, (0, 1)))(a * s, b * s)
+    np.testing.assert_allclose(vs, v1, rtol=1e-5, atol=1e-5)
+    for x, y in zip(gs, g1, strict=True):
+        np.testing.assert_allclose(np.asarray(x, np.float64) * scale, y, rtol=1e-4, atol=1e-5)
+
+
 def test_cosine_errors():
     with pytest.raises(ValueError, match="cosine_similarity: predictions and targets must have"):
         jaxloss.cosine_similarity(jnp.ones((2, 3)), jnp.ones((2, 4)))
