@@ -22,7 +22,7 @@ def pytest_collection_modifyitems(config, items):
 
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if item.module.__name__.endswith("test_contract") and callspec is not None:
+        if item.module.__name__.endswith(("_contract", "_edge_inputs")) and callspec is not None:
             name = callspec.params.get("name")
             if name is not None:
                 item.add_marker(pytest.mark.xdist_group(f"contract-{name}"))
