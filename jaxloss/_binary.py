@@ -31,6 +31,7 @@ No ``jnp.where`` or ``jnp.clip`` appears in these rules (see the note above
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -424,7 +425,15 @@ def _power(q, gamma, gamma_array=None):
     ``gamma_array`` is γ as the backward's unshared constant."""
     if gamma == int(gamma) and gamma <= 8:
         return q ** int(gamma)
-    return jnp.exp((gamma if gamma_array is None else gamma_array) * jnp.log(q))
+    # At q = 0 (a logit so confident that 1 - p_t underflows) the derivative of
+    # exp(γ log q), q'/q, would be 0/0 even where q' = 0: q is taken as 1 there and the
+    # power multiplied by sign(q) = 0.
+    # Only the backward pass (given ``gamma_array``) needs it: jax.hessian differentiates
+    # that pass, not the forward's value.
+    if gamma_array is None:
+        return jnp.exp(gamma * jnp.log(q))
+    nonzero = jnp.sign(q)
+    return jnp.exp(gamma_array * jnp.log(q + (1 - nonzero))) * nonzero
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
@@ -445,27 +454,69 @@ def _sigmoid_focal_fwd(x, y, alpha, gamma):
     return loss, (x, y)
 
 
+def _log1p_ratio(e, log1p_e, one, small):
+    """``log1p(e) / e`` for ``e`` in ``[0, 1]``, 1 at ``e = 0``; a series below ``small``,
+    so that neither the value nor its derivative divides by a tiny ``e``."""
+    tiny = e < small
+    safe = jnp.where(tiny, one, e)
+    series = one - e * (0.5 - e * (1 / 3 - e * 0.25))
+    return jnp.where(tiny, series, log1p_e / safe)
+
+
 def _sigmoid_focal_bwd(alpha, gamma, res, g):
     a0, a1 = (1.0, 0.0) if alpha is None else (1 - alpha, 2 * alpha - 1)
-    consts = _bwd_constants(res[0], jnp.finfo(res[0].dtype).tiny, gamma, a0, a1)
-    (x, y), (one, zero, big, tiny, gam, a0, a1) = unshared(res, *consts)
+    floor = math.exp(1 - math.log(float(jnp.finfo(res[0].dtype).max)) / 2)
+    consts = _bwd_constants(res[0], gamma, a0, a1, floor, 1e-4)
+    (x, y), (one, zero, big, gam, a0, a1, floor, small) = unshared(res, *consts)
     s, mag = _finite_magnitude(x, big, one)
     e, sp, sn, u = _sigmoids(x, s, one)
     b = one - y
+    pos = one - jnp.maximum(-s, zero)  # 1 for x >= 0, 0 for x < 0
+    neg = one - pos
+    # Zero in value; its derivative (1 at x = 0, else 0) makes |x|, mag and e below take
+    # the x >= 0 side's derivative at 0, as pos does, instead of the mean of both sides
+    # (the terms are split by side, so only one side's derivative is right).
+    kink = (pos - neg) * jnp.clip(x, -big, big) - jnp.minimum(jnp.abs(x), big)
+    mag = mag + kink
+    e_kink = e * kink
+    e = e - e_kink
     # The cross-entropy, taken as 0 at ±inf, where the factors multiplying it vanish.
-    softplus_neg, softplus_pos = _softplus_pair(jnp.log1p(e), s, mag, zero)
+    log1p_e = jnp.log1p(e) - e_kink * u
+    softplus_neg, softplus_pos = log1p_e + mag * neg, log1p_e + mag * pos
     ce = y * softplus_neg + b * softplus_pos
     dce = u * (b * sp - y * sn)  # σ(x) - y
+    finite_x = (pos - neg) * mag  # x, taken as 0 at ±inf
     if gamma == 0.0:
-        w, gx, gy = one, dce, -(s * mag)
+        w, gx, gy = one, dce, -finite_x
     else:
-        # 1 - p_t = u d; the ratios σ(x)σ(-x)/(1 - p_t) = u e / d and ce/(1 - p_t) stay
-        # bounded (d >= e), so no (1 - p_t)^(γ-1) is formed; d = 0 only where ce = 0.
-        d = y * sn + b * sp
-        dm = jnp.maximum(d, tiny)
-        w = _power(u * d, gamma, gam)
-        gx = dce + gam * ((ce * (u * e)) / dm) * (b - y)
-        gy = gam * (ce * (sn - sp)) / dm - s * mag
+        # With q = 1 - p_t = y σ(-x) + (1 - y) σ(x) and r = σ(x)σ(-x)/q:
+        #   d/dx = q^γ (σ(x) - y + γ ce r (1 - 2y)),
+        #   d/dy = q^γ (γ ce r (e^-x - e^x) - x),  since (σ(-x) - σ(x))/q = (e^-x - e^x) r.
+        # No factor divides by q or by e = exp(-|x|): their derivatives, which jax.hessian
+        # takes, would divide by its square, which underflows for a confident logit. With
+        # E = e^|x|, a and c the label weights of e and E (a = y, c = 1 - y for x >= 0),
+        # r = 1/(1 + a e + c E) is in (0, 1] and rc = c E r in [0, 1); the large products
+        # ce r and ce E r are formed from them. E = 1/max(e, floor) is capped near the
+        # square root of the dtype's max (|x| beyond 43 in float32, 354 in float64; its
+        # derivative divides by the square of that floor), where only soft labels within
+        # e^-|x| of 0 or 1 would notice.
+        a = y * pos + b * neg
+        c_e = (b * pos + y * neg) / jnp.maximum(e, floor)
+        r = one / (one + e * a + c_e)
+        rc = c_e * r
+        ratio = _log1p_ratio(e, log1p_e, one, small)  # log1p(e)/e
+        far = (mag + log1p_e) * e
+        near = log1p_e * e
+        # softplus(-x) e^x and softplus(x) e^-x, both at most 1 + |x| e^-|x|.
+        spn_ex = pos * ratio + neg * far
+        spp_emx = neg * ratio + pos * far
+        ce_r = r * log1p_e + (mag * e) * rc
+        w = _power(u * (y * sn + b * sp), gamma, gam)
+        gx = dce + gam * ce_r * (b - y)
+        ce_diff_r = r * (y * (pos * near - spn_ex) + b * (spp_emx - neg * near)) + (neg - pos) * (
+            (mag + log1p_e) * rc
+        )
+        gy = gam * ce_diff_r - finite_x
     at = a0 + a1 * y
     return g * (at * w) * gx, g * w * (at * gy + a1 * ce)
 
@@ -610,7 +661,9 @@ def _squared_hinge_fwd(s, y):
 
 def _squared_hinge_bwd(res, g):
     (s, y), (one, zero, big, two) = unshared(res, *_bwd_constants(res[0], 2))
-    h = -two * g * jnp.maximum(one - y * s, zero)
+    # s clipped to the finite range gives the same hinge (0 at an infinite margin); a
+    # product y * inf would give 0 * inf = NaN in jax.hessian, which perturbs y too.
+    h = -two * g * jnp.maximum(one - y * jnp.clip(s, -big, big), zero)
     sign, mag = _finite_magnitude(s, big, one)
     finite_s = sign * mag  # 0 at ±inf, where the target gradient is taken as 0
     return y * h, finite_s * (-two * g * jnp.maximum(one - y * finite_s, zero))
@@ -838,9 +891,13 @@ def _soft_margin_fwd(x, y):
 
 def _soft_margin_bwd(res, g):
     (x, y), (one, _, big) = unshared(res, *_bwd_constants(res[0]))
-    # g σ(-y x) = g / (1 + exp(y x)): accurate in relative terms at both ends, and the
-    # right limits 0 and g at y x = ±inf (exp overflowing to inf is fine here).
-    sig = g / (one + jnp.exp(y * x))
+    # g σ(z), z = -y x, as max(e, sign z)/(1 + e) with e = exp(-|z|): accurate in
+    # relative terms at both ends, and no exp overflows, whose inf would make the
+    # derivative that jax.hessian takes inf/inf. x is clipped to the finite range (the
+    # same σ, 0 or 1, at ±inf), where y * inf would give 0 * inf = NaN in that derivative.
+    z = -(y * jnp.clip(x, -big, big))
+    e = jnp.exp(-jnp.abs(z))
+    sig = g * (jnp.maximum(e, jnp.sign(z)) / (one + e))
     sign, mag = _finite_magnitude(x, big, one)
     return -y * sig, -(sign * mag) * sig
 

@@ -264,6 +264,52 @@ def test_focal_infinite_logits():
         np.testing.assert_array_equal(gy, [0, 0, 0, 0])
 
 
+EXTREME_LOGITS = [50.0, -50.0, 1e4, -1e4, INF, -INF]
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.parametrize(
+    "fn, labels, opts",
+    [
+        (jaxloss.sigmoid_focal, (0.0, 1.0), {}),
+        (jaxloss.sigmoid_focal, (0.0, 1.0), {"gamma": 0.5, "alpha": 0.25}),
+        (jaxloss.sigmoid_focal, (0.0, 1.0), {"gamma": 1.5}),
+        (jaxloss.sigmoid_binary_cross_entropy, (0.0, 1.0), {}),
+        (jaxloss.soft_margin, (-1.0, 1.0), {}),
+        (jaxloss.squared_hinge, (-1.0, 1.0), {}),
+        (jaxloss.hinge, (-1.0, 1.0), {}),
+    ],
+    ids=["focal", "focal-0.5", "focal-1.5", "bce", "soft_margin", "squared_hinge", "hinge"],
+)
+def test_hessian_is_finite_at_extreme_logits(fn, labels, opts, dtype):
+    # Confident logits (|x| > 44 in float32, > 354 in float64) once gave NaN: a rule's
+    # derivative divided by a square that underflows, or multiplied 0 by an inf residual.
+    for x in EXTREME_LOGITS:
+        for label in labels:
+            y = jnp.asarray(label, dtype)
+            value = fn(jnp.asarray(x, dtype), y, **opts)
+            if not np.isfinite(value):
+                continue
+            h = jax.hessian(lambda x, y=y: fn(x, y, **opts))(jnp.asarray(x, dtype))
+            assert np.isfinite(h), (x, label, h)
+            if value == 0:  # confidently right: the curvature underflows too
+                assert abs(float(h)) < 1e-15, (x, label, h)
+            both = jax.hessian(lambda a: fn(a[0], a[1], **opts))(jnp.asarray([x, label], dtype))
+            assert np.all(np.isfinite(both)), (x, label, both)
+
+
+def test_focal_hessian_matches_the_reference_over_a_wide_range():
+    x = jnp.asarray(np.linspace(-40.0, 40.0, 41))
+    y = jnp.asarray(rng(21).uniform(size=41)).at[::2].set(1.0).at[1::4].set(0.0)
+    for opts in ({}, {"gamma": 0.5, "alpha": 0.25}, {"gamma": 1.5}):
+        h = jax.hessian(lambda x, y, o=opts: jaxloss.sigmoid_focal(x, y, **o, reduction="sum"),
+                        (0, 1))(x, y)  # fmt: skip
+        r = jax.hessian(lambda x, y, o=opts: reference.sigmoid_focal(x, y, **o, reduction="sum"),
+                        (0, 1))(x, y)  # fmt: skip
+        for a, b in zip(jax.tree.leaves(h), jax.tree.leaves(r), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
 # --- hinge, squared_hinge, perceptron, soft_margin
 
 MARGIN_LOSSES = [jaxloss.hinge, jaxloss.squared_hinge, jaxloss.perceptron, jaxloss.soft_margin]
