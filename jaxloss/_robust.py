@@ -409,7 +409,8 @@ def _robust_value(x, alpha):
     if alpha == 1.0:  # sqrt(x² + 1) - 1 = |x|² / (1 + hypot(x, 1)), no overflow of x²
         a = jnp.abs(x)
         return a * (a / (1 + _hypot(a, 1.0)))
-    if alpha == -2.0:  # Geman-McClure
+    if alpha == -2.0:  # Geman-McClure; z capped where the ratio is 2 (inf/inf at z = inf)
+        z = jnp.minimum(z, 1e30)
         return 2 * z / (z + 4)
     b = abs(alpha - 2)
     # expm1/log1p keep the value accurate for small z and for alpha near 0 or 2.
@@ -446,8 +447,20 @@ def _general_robust_bwd(alpha, scale, res, g):
     finite = math.isfinite(alpha) and alpha != 2.0
     inv_b = 1 / abs(alpha - 2) if finite else 0.0
     power = 0.5 * alpha - 1 if finite else 0.0
-    (p, t), (inv_c, one, half, inv_b, power) = unshared(res, 1 / scale, 1, 0.5, inv_b, power)
-    x = (p - t) * inv_c
+    bound = math.sqrt(float(jnp.finfo(res[0].dtype).max))
+    (p, t), (inv_c, one, half, inv_b, power, bound) = unshared(
+        res, 1 / scale, 1, 0.5, inv_b, power, bound
+    )
+    d = p - t
+    if alpha < 0:
+        # ρ is bounded, so its value is finite at any error, and dρ/dx decays like
+        # |x|^(α-1): the error is clipped where x² would overflow (inf * 0 in x·exp(-x²/2),
+        # inf/inf or 0 * inf in the derivative that jax.hessian takes); the slope there is
+        # below 1e-19 (float32).
+        d = jnp.clip(d, -bound, bound)
+    x = d * inv_c
+    if alpha < 0:
+        x = jnp.clip(x, -bound, bound)
     gp = g * _robust_dx(x, alpha, one, half, inv_b, power) * inv_c
     return gp, -gp
 

@@ -184,3 +184,20 @@ def test_reference_supports_forward_mode():
         lambda p: reference.huber(p, Z, reduction="sum"), (D,), (jnp.ones_like(D),)
     )
     np.testing.assert_allclose(tangent, jnp.sum(jnp.clip(D, -1, 1)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.parametrize("alpha", [-math.inf, -10.0, -2.0, -0.5])
+def test_general_robust_bounded_shapes_have_finite_derivatives_at_infinite_errors(alpha, dtype):
+    # alpha < 0 bounds the loss (1 at alpha = -inf), so its value is finite at any error:
+    # its gradient and curvature tend to 0 there, not NaN (x * exp(-x²/2) at x = inf).
+    for scale in (1.0, 1e-3):
+        for d in (math.inf, -math.inf, 1e20, -1e30):
+
+            def f(p, s=scale):
+                return jaxloss.general_robust(p, jnp.zeros((), dtype), alpha=alpha, scale=s)
+
+            p = jnp.asarray(d, dtype)
+            assert np.isfinite(f(p))
+            assert abs(float(jax.grad(f)(p))) < 1e-18, (d, scale)
+            assert abs(float(jax.hessian(f)(p))) < 1e-18, (d, scale)
