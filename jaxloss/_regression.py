@@ -339,17 +339,43 @@ def _root_mean_squared_error(p, t, axes):
     return _root_mean_squared_error_fwd(p, t, axes)[0]
 
 
+def _rmse_scaled(d, axes):
+    """``(ms, r / ms)``: the errors scaled by their largest magnitude ``ms`` before
+    squaring, as jnp.linalg.norm does. r is homogeneous in d, so the scale's own
+    derivative cancels: it is held constant, which keeps the derivatives (jax.hessian's)
+    free of its square."""
+    m = jax.lax.stop_gradient(jnp.max(jnp.abs(d), axis=axes, keepdims=True))
+    ms = jnp.where((m > 0) & (m < jnp.inf), m, 1)
+    rs = jnp.sqrt(jnp.mean(jnp.square(d / ms), axis=axes, keepdims=True))
+    return ms, jnp.where(m == jnp.inf, jnp.inf, rs)
+
+
 def _root_mean_squared_error_fwd(p, t, axes):
-    r = jnp.sqrt(jnp.mean(jnp.square(p - t), axis=axes))
-    return r, (p, t, r)
+    # d² underflows for |d| < 1e-19 and overflows for |d| > 1e19 (float32) while r is in
+    # range. The plain sum of squares is exact where it is well inside the range (the
+    # squares that underflow are then below its rounding); only a batch with a row
+    # outside takes the scaled pass, which costs one more pass over d.
+    d = p - t
+    ss = jnp.mean(jnp.square(d), axis=axes, keepdims=True)
+    info = jnp.finfo(ss.dtype)
+    n = math.prod(p.shape[a] for a in axes)
+    low = float(info.tiny) * n / float(info.eps)
+    out_of_range = jnp.any((ss < low) | (ss == jnp.inf))  # zero-error rows too
+    ms, rs = jax.lax.cond(
+        out_of_range,
+        lambda: _rmse_scaled(d, axes),
+        lambda: (jnp.ones_like(ss), jnp.sqrt(ss)),
+    )
+    return jnp.squeeze(ms * rs, axes), (p, t, ms, rs)
 
 
 def _root_mean_squared_error_bwd(axes, res, g):
-    (p, t, r), _ = unshared(res)
+    (p, t, ms, rs), _ = unshared(res)
     n = math.prod(p.shape[a] for a in axes)
+    # d/(n r) = (d/ms)/(n rs), with rs = r/ms in [1/sqrt(n), 1] whatever the errors' size.
     # At r = 0 the subdifferential of the norm is a ball around 0: take 0.
-    scale = jnp.where(r > 0, g / (n * jnp.where(r > 0, r, 1)), 0)
-    gp = jnp.expand_dims(scale, axes) * (p - t)
+    scale = jnp.where(rs > 0, jnp.expand_dims(g, axes) / (n * jnp.where(rs > 0, rs, 1)), 0)
+    gp = (scale / ms) * (p - t)  # ms is held constant (see _rmse_scaled)
     return gp, -gp
 
 
@@ -388,7 +414,10 @@ def root_mean_squared_error(
 
     The gradient is finite when every error is zero: at ``r = 0`` the rule takes the
     subgradient 0 (the minimum-norm element of the subdifferential, a ball around 0),
-    where ``jax.grad`` of ``jnp.sqrt(jnp.mean(d**2))`` gives NaN.
+    where ``jax.grad`` of ``jnp.sqrt(jnp.mean(d**2))`` gives NaN. The errors are
+    divided by their largest magnitude before squaring (as ``jnp.linalg.norm`` does),
+    so ``r`` is exact over the dtype's whole range: errors of 1e-30 or 1e30 in float32
+    give ``r`` of that size, not 0 or ``inf``. An infinite error gives ``inf``.
 
     Args:
       predictions: array of any float dtype and shape.

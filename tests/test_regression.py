@@ -201,3 +201,21 @@ def test_general_robust_bounded_shapes_have_finite_derivatives_at_infinite_error
             assert np.isfinite(f(p))
             assert abs(float(jax.grad(f)(p))) < 1e-18, (d, scale)
             assert abs(float(jax.hessian(f)(p))) < 1e-18, (d, scale)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.parametrize("size", [1e-30, 1e-20, 1e20, 1e30])
+def test_root_mean_squared_error_is_exact_over_the_whole_range(size, dtype):
+    # Scaled by the largest error before squaring: neither 0 (underflow) nor inf (overflow).
+    d = jnp.asarray([[3.0, -4.0, 0.0, 1.0]], dtype)
+    p = d * jnp.asarray(size, dtype)
+
+    def f(p):
+        return jaxloss.root_mean_squared_error(p, reduction="sum")
+
+    want = math.sqrt(26 / 4)
+    np.testing.assert_allclose(float(f(p)) / size, want, rtol=1e-6)
+    np.testing.assert_allclose(jax.grad(f)(p), d / (4 * want), rtol=1e-6)
+    # Still the subgradient 0 at zero error, and inf at an infinite one.
+    assert np.all(jax.grad(f)(jnp.zeros_like(p)) == 0)
+    assert float(f(p.at[0, 1].set(-jnp.inf))) == math.inf
