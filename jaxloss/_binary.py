@@ -1006,7 +1006,7 @@ def _multilabel_soft_margin_call(
     x, y = _pair(fn, "logits", "labels", logits, labels, signed=False)
     if x.ndim == 0:
         raise ValueError(f"{fn}: logits must have a class axis, got a scalar")
-    ax = _checks.axis(fn, axis, x.ndim)
+    ax = _checks.class_axis(fn, "logits", x, axis)
     if class_weights is None:
         return _reduce.apply(
             fn,

@@ -62,6 +62,8 @@ def _pair_call(
     b = _checks.float_array(fn, names[1], second)
     _checks.same_shape(fn, names[0], a, names[1], b)
     axes = _checks.axes(fn, axis, a.ndim)
+    for ax in axes:
+        _checks.nonempty_axis(fn, names[0], a, ax, "class")
     return _reduce.apply(
         fn, core, (a, b), (axes, *hyper), safe=safe, weights=weights, where=where,
         reduction=reduction, axes=axes,

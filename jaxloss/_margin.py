@@ -564,7 +564,7 @@ def _multilabel_margin_call(core, logits, targets, *, axis, weights, where, redu
             f"{fn}: logits must have a class axis, got a scalar; "
             f"pass one score per class, shape (..., num_classes)"
         )
-    ax = _checks.axis(fn, axis, x.ndim)
+    ax = _checks.class_axis(fn, "logits", x, axis)
     t = _checks.int_array(fn, "targets", targets)
     if t.shape != x.shape:
         raise ValueError(

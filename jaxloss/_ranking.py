@@ -88,6 +88,7 @@ def _lists(fn: str, scores: ArrayLike, labels: ArrayLike, weights, where):
     s = _checks.float_array(fn, "scores", scores)
     if s.ndim == 0:
         raise ValueError(f"{fn}: scores must have a list axis (the last one), got a scalar")
+    _checks.nonempty_axis(fn, "scores", s, s.ndim - 1, "list")
     y = _checks.data_array(fn, "labels", labels)
     _checks.same_shape(fn, "scores", s, "labels", y)
     dtype = compute_dtype(s, y) if jnp.issubdtype(y.dtype, jnp.floating) else compute_dtype(s)

@@ -387,6 +387,8 @@ def _root_mean_squared_error_call(core, predictions, targets, *, axis, weights, 
     fn = "root_mean_squared_error"
     p, t = _checks.predictions_targets(fn, predictions, targets)
     axes = _checks.axes(fn, axis, p.ndim)
+    for ax in axes:
+        _checks.nonempty_axis(fn, "predictions", p, ax, "feature")
     return _reduce.apply(
         fn, core, (p, t), (axes,), weights=weights, where=where, reduction=reduction, axes=axes
     )

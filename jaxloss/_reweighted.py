@@ -101,7 +101,7 @@ def _soft_inputs(fn, logits, labels, axis):
             f"for class indices pass jax.nn.one_hot(labels, logits.shape[axis])"
         )
     _checks.same_shape(fn, "logits", x, "labels", y)
-    return x, y, _checks.axis(fn, axis, x.ndim)
+    return x, y, _checks.class_axis(fn, "logits", x, axis)
 
 
 # --- softmax_focal

@@ -34,6 +34,7 @@ then the softmax (or sigmoid) chain rule. The class average (class weights,
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -245,6 +246,7 @@ def _overlap_call(
     apply_softmax = _checks.static_bool(fn, "apply_softmax", apply_softmax)
     ignore_background = _checks.static_bool(fn, "ignore_background", ignore_background)
     c, spatial = _layout(fn, p.ndim, axis, spatial_axes)
+    _checks.nonempty_axis(fn, "predictions", p, c, "class")
     classes = p.shape[c]
     cw = _class_weights(fn, class_weights, classes)
     activation = ("sigmoid" if classes == 1 else "softmax") if apply_softmax else None
@@ -799,7 +801,9 @@ def _lovasz_hinge(z, y, per_image, ignore_index):
 
 
 def _rows(x, per_image):
-    return jnp.reshape(x, (x.shape[0] if per_image and x.ndim else 1, -1))
+    # Explicit sizes: a -1 next to zero images has no inferable size.
+    rows = x.shape[0] if per_image and x.ndim else 1
+    return jnp.reshape(x, (rows, math.prod(x.shape[1:]) if per_image and x.ndim else x.size))
 
 
 def _lovasz_hinge_fwd(z, y, per_image, ignore_index):

@@ -120,3 +120,59 @@ def test_variance_shapes_torch_refuses_are_refused():
 def test_complex_targets_are_refused():
     with pytest.raises(TypeError, match="squared_error: targets must be real"):
         jaxloss.squared_error(P, P.astype(jnp.complex64))
+
+
+# A zero-size class, list or feature axis: a ValueError naming the loss and the argument,
+# not the bare "zero-size array to reduction operation max" or a ZeroDivisionError.
+_ZERO_SIZE_AXIS = [
+    ("softmax_focal", "logits", "class"),
+    ("poly_cross_entropy", "logits", "class"),
+    ("generalized_cross_entropy", "logits", "class"),
+    ("multilabel_soft_margin", "logits", "class"),
+    ("multi_margin", "logits", "class"),
+    ("multiclass_hinge", "scores", "class"),
+    ("multilabel_margin", "logits", "class"),
+    ("sparsemax", "scores", "class"),
+    ("kl_divergence", "log_predictions", "class"),
+    ("js_divergence", "log_predictions", "class"),
+    ("distillation", "student_logits", "class"),
+    ("ranking_softmax", "scores", "list"),
+    ("pairwise_logistic", "scores", "list"),
+    ("pairwise_hinge", "scores", "list"),
+    ("listmle", "scores", "list"),
+    ("root_mean_squared_error", "predictions", "feature"),
+]
+
+
+@pytest.mark.parametrize("name, arg, what", _ZERO_SIZE_AXIS, ids=[n for n, _, _ in _ZERO_SIZE_AXIS])
+def test_zero_size_class_list_or_feature_axis_is_a_value_error(name, arg, what):
+    entry = catalogue.get(name)
+    args = tuple(a[:, :0] if getattr(a, "ndim", 0) == 2 else a for a in _args(name, (6, 5)))
+    pattern = rf"^{name}: {arg} has a zero-size {what} axis 1 \(shape \(6, 0\)\)"
+    with pytest.raises(ValueError, match=pattern):
+        entry.fn(*args, **entry.options[0])
+
+
+_EMPTY_BATCH = ["lovasz_hinge", "multilabel_soft_margin", "distillation", "ranking_softmax",
+                "generalized_cross_entropy", "multiclass_hinge", "root_mean_squared_error",
+                "sigmoid_focal", "dice", "listmle"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", _EMPTY_BATCH)
+def test_empty_batch_gives_empty_none_zero_sum_and_zero_mean(name):
+    entry = catalogue.get(name)
+    opts = dict(entry.options[0])
+    args = tuple(a[:0] if getattr(a, "ndim", 0) >= 1 else a for a in _args(name, (6, 5)))
+    assert entry.fn(*args, **opts).shape[:1] == (0,)
+    assert float(entry.fn(*args, **opts, reduction="sum")) == 0.0
+    assert float(entry.fn(*args, **opts, reduction="mean")) == 0.0
+    diff = tuple(args[i] for i in entry.argnums)
+
+    def mean(*d):
+        full = list(args)
+        for i, x in zip(entry.argnums, d, strict=True):
+            full[i] = x
+        return entry.fn(*full, **opts, reduction="mean")
+
+    grads = jax.grad(mean, argnums=tuple(range(len(diff))))(*diff)
+    assert all(g.shape == x.shape for g, x in zip(grads, diff, strict=True))
