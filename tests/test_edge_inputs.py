@@ -118,6 +118,13 @@ def _in_thread(what, fn, *args):
     return out["value"]
 
 
+def _compile(fn, *args):
+    """``jax.jit(fn)`` compiled for ``args`` without LLVM's optimisation passes: the
+    programs here run once on tiny arrays, where those passes would be most of the
+    compile time and buy nothing (XLA's own passes, fusion included, still run)."""
+    return jax.jit(fn).lower(*args).compile({"xla_backend_optimization_level": 0})
+
+
 # --- adversarial variants
 
 _ENTRY_VALUES = {
@@ -297,10 +304,7 @@ def test_adversarial_inputs(name, opts):
         plain = entry.fn(*full, **opts)
         return where, plain, *derivatives(where, *full)
 
-    # The program runs once on tiny arrays: LLVM's optimisation passes would be most of its
-    # compile time and buy nothing here.
-    lowered = jax.jit(jax.vmap(one, in_axes=axes)).lower(*stacked)
-    program = lowered.compile({"xla_backend_optimization_level": 0})
+    program = _compile(jax.vmap(one, in_axes=axes), *stacked)
     where, plain, value, grads, hvp = jax.device_get(_in_thread(name, program, *stacked))
 
     failures = {}  # variant -> problems
@@ -378,7 +382,7 @@ def _empty_batch(entry, opts, args):
         return loss("none", *diff), loss("sum", *diff), loss("mean", *diff), grads
 
     what = f"{entry.name} {[a.shape for a in args]}"
-    none, total, mean, grads = jax.device_get(_in_thread(what, jax.jit(run), *args))
+    none, total, mean, grads = jax.device_get(_in_thread(what, _compile(run, *args), *args))
     assert none.size == 0, f"{what}: 'none' gave shape {none.shape}"
     assert total.shape == () and total == 0, f"{what}: 'sum' gave {total}"
     assert mean.shape == () and mean == 0, f"{what}: 'mean' gave {mean}"
@@ -403,7 +407,7 @@ _DIMENSION = re.compile(r"\b(axis|dimension)\b", re.IGNORECASE)
 
 
 def _exported(name, axes):
-    """The entry's value and gradient (``"mean"``) as a jitted function, its inputs, and
+    """The entry's value and gradient (``"mean"``) as a function, its inputs, and
     its export with a symbolic ``b`` on ``axes`` (one per argument, None: static)."""
     entry = catalogue.get(name)
     opts = dict(entry.options[0])
@@ -427,7 +431,7 @@ def _exported(name, axes):
         )
         for a, axis in zip(args, axes, strict=True)
     )
-    return jax.jit(value_and_grad), args, lambda: jax.export.export(jax.jit(value_and_grad))(*specs)
+    return value_and_grad, args, lambda: jax.export.export(jax.jit(value_and_grad))(*specs)
 
 
 # An export over several devices (the vocabulary-sharded loss) is called on the 8-device
@@ -468,7 +472,10 @@ def test_export_symbolic_batch(name, tmp_path):
             )
             continue
         if exported.nr_devices == 1:
-            got = jax.tree.leaves(jax.device_get(_in_thread(what, exported.call, *args)))
+            # One program for both calls: one compilation instead of two.
+            both = _compile(lambda *a, e=exported, p=plain: (e.call(*a), p(*a)), *args)
+            got, want = jax.device_get(_in_thread(what, both, *args))
+            got, want = jax.tree.leaves(got), jax.tree.leaves(want)
         else:
             out = tmp_path / "out.npz"
             here = str(pathlib.Path(__file__).parent)
@@ -482,6 +489,8 @@ def test_export_symbolic_batch(name, tmp_path):
                 f"{what}: exited with {run.returncode}: {run.stderr[-2000:]}"
             )
             got = [np.load(out)[f"arr_{i}"] for i in range(len(np.load(out).files))]
-        want = jax.tree.leaves(jax.device_get(_in_thread(f"{name} plain", plain, *args)))
+            want = jax.tree.leaves(
+                jax.device_get(_in_thread(f"{name} plain", _compile(plain, *args), *args))
+            )
         for x, y in zip(got, want, strict=True):
             np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6, err_msg=what)
