@@ -43,8 +43,31 @@ def same_shape(fn: str, a: str, x: jax.Array, b: str, y: jax.Array) -> None:
     if x.shape != y.shape:
         raise ValueError(
             f"{fn}: {a} and {b} must have the same shape, got {x.shape} and {y.shape}; "
-            f"broadcast explicitly first, e.g. jnp.broadcast_to({b}, {a}.shape)"
+            f"{_shape_fix(a, x.shape, b, y.shape)}"
         )
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
+
+
+def _shape_fix(a: str, xs: tuple, b: str, ys: tuple) -> str:
+    """The edit that gives ``a`` (shape ``xs``) and ``b`` (shape ``ys``) one shape, for
+    the shapes at hand: a missing size-1 axis, a broadcast, or a reshape."""
+    if ys == (*xs, 1):
+        return f"{a} lacks the trailing size-1 axis of {b}: pass {a}[..., None]"
+    if xs == (*ys, 1):
+        return f"{b} lacks the trailing size-1 axis of {a}: pass {b}[..., None]"
+    if _broadcasts_to(ys, xs):
+        return f"broadcast explicitly first, e.g. jnp.broadcast_to({b}, {a}.shape)"
+    if _broadcasts_to(xs, ys):
+        return f"broadcast explicitly first, e.g. jnp.broadcast_to({a}, {b}.shape)"
+    if math.prod(xs) == math.prod(ys):
+        return f"they hold as many entries: reshape one, e.g. {b}.reshape({a}.shape)"
+    return f"pass one {b} entry per {a} entry"
 
 
 def broadcastable(fn: str, arg: str, x: jax.Array, shape: tuple[int, ...], of: str) -> None:
@@ -117,7 +140,12 @@ def axes(fn: str, axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...
     """Normalises ``axis`` (int, sequence of ints, or None for all) to sorted positive axes."""
     if axis is None:
         return tuple(range(ndim))
-    raw = (axis,) if isinstance(axis, int) else tuple(axis)
+    if isinstance(axis, int | np.integer) and not isinstance(axis, bool):
+        raw = (int(axis),)
+    elif isinstance(axis, Sequence) and not isinstance(axis, str | bytes):
+        raw = tuple(axis)
+    else:
+        raise TypeError(f"{fn}: axis must be an int, a sequence of ints or None, got {axis!r}")
     out = []
     for a in raw:
         if not isinstance(a, int) or not -ndim <= a < ndim:
@@ -164,6 +192,12 @@ def int_array(fn: str, arg: str, x: ArrayLike) -> jax.Array:
 
 def axis(fn: str, value: object, ndim: int) -> int:
     """Normalises one ``axis`` (the class or feature axis) to a non-negative int."""
+    if isinstance(value, tuple | list):
+        raise TypeError(
+            f"{fn}: axis must be an int, got {value!r}; this loss takes one class (or "
+            f"feature) axis: to use several, merge them into one first, e.g. move them "
+            f"last and reshape, x.reshape(*x.shape[:-2], -1) for the last two"
+        )
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{fn}: axis must be an int, got {value!r}")
     if not -ndim <= value < ndim:
@@ -213,11 +247,18 @@ def class_labels(
     y = int_array(fn, "labels", raw)
     expected = x.shape[:ax] + x.shape[ax + 1 :]
     if y.shape != expected:
+        if y.shape == x.shape:
+            fix = (
+                "pass class indices, not one-hot vectors "
+                "(softmax_cross_entropy takes probability labels)"
+            )
+        elif math.prod(y.shape) == math.prod(expected):
+            fix = f"they hold one index per example: pass labels.reshape({expected})"
+        else:
+            fix = f"pass one class index per example of {scores}"
         raise ValueError(
             f"{fn}: labels must have the shape of {scores} without its class axis {ax}, "
-            f"i.e. {expected} for {scores} {x.shape}, got {y.shape}; pass class indices, "
-            f"not one-hot vectors "
-            f"(softmax_cross_entropy takes probability labels)"
+            f"i.e. {expected} for {scores} {x.shape}, got {y.shape}; {fix}"
         )
     return ax, y
 

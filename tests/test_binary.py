@@ -469,7 +469,7 @@ def test_errors_name_the_function_the_arguments_and_both_shapes(fn, first, secon
         fn(jnp.zeros((3, 4), jnp.int32), x)
     msg = re.escape(
         f"{name}: {first} and {second} must have the same shape, got (3, 4) and (3, 4, 1); "
-        f"broadcast explicitly first, e.g. jnp.broadcast_to({second}, {first}.shape)"
+        f"{first} lacks the trailing size-1 axis of {second}: pass {first}[..., None]"
     )
     with pytest.raises(ValueError, match=msg):
         fn(x, jnp.zeros((3, 4, 1)))

@@ -40,10 +40,15 @@ def test_mismatched_shapes_name_both(name):
     bad = jnp.ones((3, 4, 1), args[1].dtype)
     if args[0].shape == args[1].shape and jnp.issubdtype(args[1].dtype, jnp.floating):
         # Same-shape float pairs: the one message, with both shapes and the fix.
+        if args[0].shape == (3, 4):
+            hint = f"{first} lacks the trailing size-1 axis of {second}: pass {first}[..., None]"
+        elif len(args[0].shape) >= 3 and args[0].shape[-3:-1] == (3, 4):  # broadcasts
+            hint = f"broadcast explicitly first, e.g. jnp.broadcast_to({second}, {first}.shape)"
+        else:  # (3, 4, 1) broadcasts to no such shape
+            hint = f"pass one {second} entry per {first} entry"
         msg = re.escape(
             f"{name}: {first} and {second} must have the same shape, got {args[0].shape} and "
-            "(3, 4, 1); "
-            f"broadcast explicitly first, e.g. jnp.broadcast_to({second}, {first}.shape)"
+            f"(3, 4, 1); {hint}"
         )
     else:
         # Labels or lengths of another shape: the message names them and their shape.
@@ -176,3 +181,33 @@ def test_empty_batch_gives_empty_none_zero_sum_and_zero_mean(name):
 
     grads = jax.grad(mean, argnums=tuple(range(len(diff))))(*diff)
     assert all(g.shape == x.shape for g, x in zip(grads, diff, strict=True))
+
+
+# Each hint must be one that works for the shapes at hand.
+_SHAPE_HINTS = [
+    # dice predictions missing the size-1 class axis: broadcast_to cannot fix that.
+    (lambda: jaxloss.dice(jnp.ones((2, 4, 4)), jnp.ones((2, 4, 4, 1))), ValueError,
+     r"^dice: .*got \(2, 4, 4\) and \(2, 4, 4, 1\); predictions lacks the trailing size-1 "
+     r"axis of targets: pass predictions\[\.\.\., None\]$"),
+    (lambda: jaxloss.huber(jnp.ones((3, 4)), jnp.ones((4,))), ValueError,
+     r"e\.g\. jnp\.broadcast_to\(targets, predictions\.shape\)$"),
+    (lambda: jaxloss.huber(jnp.ones((4,)), jnp.ones((3, 4))), ValueError,
+     r"e\.g\. jnp\.broadcast_to\(predictions, targets\.shape\)$"),
+    (lambda: jaxloss.huber(jnp.ones((3, 4)), jnp.ones((4, 3))), ValueError,
+     r"reshape one, e\.g\. targets\.reshape\(predictions\.shape\)$"),
+    # A (1,) class index for one example is not a one-hot vector.
+    (lambda: jaxloss.multi_margin(jnp.ones((3,)), jnp.array([1])), ValueError,
+     r"^multi_margin: .*got \(1,\); they hold one index per example: pass "
+     r"labels\.reshape\(\(\)\)$"),
+    (lambda: jaxloss.root_mean_squared_error(jnp.ones((2, 4)), axis=1.5), TypeError,
+     r"^root_mean_squared_error: axis must be an int, a sequence of ints or None, got 1\.5$"),
+    (lambda: jaxloss.multi_margin(jnp.ones((2, 3, 4)), jnp.zeros((2,), jnp.int32), axis=(1, 2)),
+     TypeError, r"^multi_margin: axis must be an int, got \(1, 2\); this loss takes one class "
+     r"\(or feature\) axis: to use several, merge them into one first.*reshape"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("call, error, message", _SHAPE_HINTS)
+def test_hints_fit_the_shapes_at_hand(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
