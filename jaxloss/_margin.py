@@ -565,6 +565,13 @@ def _multilabel_margin_call(core, logits, targets, *, axis, weights, where, redu
             f"pass one score per class, shape (..., num_classes)"
         )
     ax = _checks.class_axis(fn, "logits", x, axis)
+    if not isinstance(x.shape[ax], int):
+        raise ValueError(
+            f"{fn}: the class axis {ax} must have a static size, got the symbolic size "
+            f"{x.shape[ax]} of logits {x.shape} (the target lists are scattered into "
+            f"per-class counts of that size); export with a concrete class count (the "
+            f"batch axes may stay symbolic)"
+        )
     t = _checks.int_array(fn, "targets", targets)
     if t.shape != x.shape:
         raise ValueError(

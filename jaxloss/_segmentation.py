@@ -70,7 +70,7 @@ def _over_classes(op, x, axis):
     while a reduction over a short minor axis (channels-last, 4 classes) runs 2-3x
     slower than the whole rest of the loss."""
     n = x.shape[axis]
-    if n > _UNROLL:
+    if not isinstance(n, int) or n > _UNROLL:  # a symbolic class count (jax.export) too
         return (jnp.max if op is jnp.maximum else jnp.sum)(x, axis=axis, keepdims=True)
     return functools.reduce(op, [jax.lax.slice_in_dim(x, c, c + 1, axis=axis) for c in range(n)])
 
@@ -248,6 +248,13 @@ def _overlap_call(
     c, spatial = _layout(fn, p.ndim, axis, spatial_axes)
     _checks.nonempty_axis(fn, "predictions", p, c, "class")
     classes = p.shape[c]
+    if apply_softmax and not isinstance(classes, int):
+        raise ValueError(
+            f"{fn}: with apply_softmax=True the class axis {c} must have a static size "
+            f"(it picks the sigmoid for one class and the softmax otherwise), got the "
+            f"symbolic size {classes} of predictions {p.shape}; export with a concrete "
+            f"class count, or apply the activation yourself and pass apply_softmax=False"
+        )
     cw = _class_weights(fn, class_weights, classes)
     activation = ("sigmoid" if classes == 1 else "softmax") if apply_softmax else None
     cfg = _Overlap(alpha, beta, gamma, smooth, activation, c, spatial)

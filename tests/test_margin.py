@@ -438,3 +438,28 @@ def test_infinite_label_score_gives_zero_or_inf_with_zero_gradient(fn):
     g = np.asarray(grad(fn, x, y))
     np.testing.assert_array_equal(g[:2], 0)
     assert np.isfinite(g).all()
+
+
+def test_multilabel_margin_exports_with_a_symbolic_batch_and_refuses_a_symbolic_class_count():
+    from jax import export
+
+    (b,) = export.symbolic_shape("b")
+    (c,) = export.symbolic_shape("c")
+    x = jnp.asarray(rng(32).normal(size=(5, 40)), jnp.float32)
+    t = jnp.full((5, 40), -1, jnp.int32).at[:, :3].set(jnp.array([0, 2, 7], jnp.int32))
+
+    def f(x, t):
+        return jaxloss.multilabel_margin(x, t, reduction="mean")
+
+    for g in (f, jax.grad(f)):
+        specs = (
+            jax.ShapeDtypeStruct((b, 40), jnp.float32),
+            jax.ShapeDtypeStruct((b, 40), jnp.int32),
+        )
+        exported = export.export(jax.jit(g))(*specs)
+        np.testing.assert_allclose(exported.call(x, t), g(x, t), rtol=1e-6)
+    symbolic = (jax.ShapeDtypeStruct((4, c), jnp.float32), jax.ShapeDtypeStruct((4, c), jnp.int32))
+    with pytest.raises(
+        ValueError, match=r"^multilabel_margin: the class axis 1 must have a static"
+    ):
+        export.export(jax.jit(f))(*symbolic)

@@ -280,3 +280,30 @@ def test_lovasz_where_excludes_images_and_hessian_is_zero():
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize(
+    "name", ["dice", "generalized_dice", "tversky", "focal_tversky", "jaccard"]
+)
+def test_export_with_a_symbolic_class_count(name):
+    from jax import export
+
+    fn = getattr(jaxloss, name)
+    (c,) = export.symbolic_shape("c")
+    spec = jax.ShapeDtypeStruct((4, c), jnp.float32)
+    r = np.random.default_rng(31)
+    for classes in (3, 1, 12):  # 12: past the unrolled class reductions
+        p = jnp.asarray(r.uniform(size=(4, classes)), jnp.float32)
+        t = jnp.asarray(r.uniform(size=(4, classes)) < 0.5, jnp.float32)
+        for apply in (False,):
+
+            def f(p, t, a=apply):
+                return fn(p, t, apply_softmax=a, reduction="mean")
+
+            for g in (f, jax.grad(f)):
+                exported = export.export(jax.jit(g))(spec, spec)
+                np.testing.assert_allclose(exported.call(p, t), g(p, t), rtol=1e-5, atol=1e-7)
+    # The activation (sigmoid for one class, softmax otherwise) needs the count itself.
+    with pytest.raises(ValueError, match=rf"^{name}: with apply_softmax=True the class axis 1 "
+                       r"must have a static size .* apply_softmax=False"):  # fmt: skip
+        export.export(jax.jit(lambda p, t: fn(p, t, apply_softmax=True)))(spec, spec)
