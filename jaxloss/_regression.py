@@ -370,12 +370,16 @@ def _root_mean_squared_error_fwd(p, t, axes):
 
 
 def _root_mean_squared_error_bwd(axes, res, g):
-    (p, t, ms, rs), _ = unshared(res)
+    (p, t, ms, rs), (one,) = unshared(res, 1)
     n = math.prod(p.shape[a] for a in axes)
     # d/(n r) = (d/ms)/(n rs), with rs = r/ms in [1/sqrt(n), 1] whatever the errors' size.
     # At r = 0 the subdifferential of the norm is a ball around 0: take 0.
     scale = jnp.where(rs > 0, jnp.expand_dims(g, axes) / (n * jnp.where(rs > 0, rs, 1)), 0)
-    gp = (scale / ms) * (p - t)  # ms is held constant (see _rmse_scaled)
+    # ms is held constant (see _rmse_scaled); stopped here too, as its zero tangent would
+    # still be divided by ms², which underflows for tiny errors.
+    # d/ms first: scale's derivative is of the order 1/ms, so scale/ms would overflow in
+    # jax.hessian for tiny errors.
+    gp = scale * ((one / jax.lax.stop_gradient(ms)) * (p - t))
     return gp, -gp
 
 

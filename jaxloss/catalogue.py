@@ -217,6 +217,17 @@ _REGRESSION_ENTRIES: tuple[Entry, ...] = (
         ),
         edge_cases=(
             EdgeCase("all zero", _f(np.zeros((2, 3)), np.zeros((2, 3))), value=_f([0, 0])[0]),
+            # Scaled by the largest error before squaring: no underflow to 0, no overflow.
+            EdgeCase(
+                "errors 3e-30, 4e-30 (squares underflow)",
+                _f([[3e-30, -4e-30]], [[0, 0]]),
+                value=_f([math.sqrt(12.5) * 1e-30])[0],
+            ),
+            EdgeCase(
+                "errors 3e20, 4e20 (squares overflow)",
+                _f([[3e20, -4e20]], [[0, 0]]),
+                value=_f([math.sqrt(12.5) * 1e20])[0],
+            ),
         ),
         peers=Peers(keras="metrics.RootMeanSquaredError"),
     ),
@@ -337,6 +348,15 @@ _REGRESSION_ENTRIES: tuple[Entry, ...] = (
                 for a in (-math.inf, -2.0, 0.0, 1.0, 2.0)
             ),
             EdgeCase("error ±1e30 (x² overflows), α = 1", _f([1e30, -1e30], [0, 0])),
+            *(
+                EdgeCase(
+                    f"error ±inf (a bounded loss), α = {a}",
+                    _f([np.inf, -np.inf], [0, 0]),
+                    {"alpha": a},
+                    value=_f([v, v])[0],
+                )
+                for a, v in ((-math.inf, 1.0), (-2.0, 2.0), (-0.5, 5.0))
+            ),
         ),
         peers=Peers(other="Barron's robust_loss (adaptive=False)"),
     ),

@@ -216,6 +216,10 @@ def test_root_mean_squared_error_is_exact_over_the_whole_range(size, dtype):
     want = math.sqrt(26 / 4)
     np.testing.assert_allclose(float(f(p)) / size, want, rtol=1e-6)
     np.testing.assert_allclose(jax.grad(f)(p), d / (4 * want), rtol=1e-6)
+    # Curvature (I - u u^T)/(n r) with u = d/|d|, scaled by the size: finite, not inf/NaN.
+    u = np.asarray(d[0], np.float64) / np.linalg.norm(np.asarray(d[0], np.float64))
+    h = np.asarray(jax.hessian(f)(p), np.float64).reshape(4, 4) * size
+    np.testing.assert_allclose(h, (np.eye(4) - np.outer(u, u)) / (4 * want), rtol=1e-5, atol=1e-6)
     # Still the subgradient 0 at zero error, and inf at an infinite one.
     assert np.all(jax.grad(f)(jnp.zeros_like(p)) == 0)
     assert float(f(p.at[0, 1].set(-jnp.inf))) == math.inf
