@@ -493,7 +493,8 @@ def cosine_embedding(
 
 
 def _pnorm(u: jax.Array, p: float) -> jax.Array:
-    """‖u‖_p over the last axis (scaled by max|u| for p ∉ {1, 2, ∞}: no overflow)."""
+    """‖u‖_p over the last axis (scaled by max|u| for p ∉ {1, 2, ∞}: no overflow);
+    ∞ where an entry is infinite."""
     a = jnp.abs(u)
     if p == 1:
         return jnp.sum(a, axis=-1)
@@ -502,7 +503,8 @@ def _pnorm(u: jax.Array, p: float) -> jax.Array:
     top = jnp.max(a, axis=-1)
     if p == math.inf:
         return top
-    safe = jnp.where(top > 0, top, 1)[..., None]
+    # Unscaled where top is 0 or infinite (∞/∞ would make an infinite norm NaN).
+    safe = jnp.where((top > 0) & (top < math.inf), top, 1)[..., None]
     return top * jnp.sum((a / safe) ** p, axis=-1) ** (1 / p)
 
 
@@ -525,6 +527,16 @@ def _pnorm_grad(u: jax.Array, n: jax.Array, p: float) -> jax.Array:
         count = jnp.sum(top, axis=-1, keepdims=True)
         return jnp.sign(u) * top * (1 / jnp.maximum(count, 1))
     return jnp.sign(u) * (a * inv) ** (p - 1)
+
+
+def _live(k: jax.Array, x: jax.Array, zero: Any = 0) -> jax.Array:
+    """``k[..., None] * x``, exactly 0 on the rows where ``k == 0``: an inactive hinge
+    leaves the row's direction ``x`` unused, and ``x`` is 0·∞ = NaN where that row's
+    distance is infinite (a negative infinitely far away, whose loss is 0). A select on
+    the product, not a sanitised input, so that its tangent (the Hessian-vector
+    product through this rule) drops the NaN too."""
+    kk = k[..., None]
+    return jnp.where(kk != 0, kk * x, zero)
 
 
 def _swap_share(dn, ds):
@@ -555,10 +567,10 @@ def _triplet_bwd(margin, degree, eps, swap, res, g):
     gu = k[..., None] * _pnorm_grad(a - p + eps, dp, degree)
     if swap:
         wn = _swap_share(dn, ds[0])
-        gv = (k * wn)[..., None] * _pnorm_grad(a - n + eps, dn, degree)
-        gw = (k * (1 - wn))[..., None] * _pnorm_grad(p - n + eps, ds[0], degree)
+        gv = _live(k * wn, _pnorm_grad(a - n + eps, dn, degree), zero)
+        gw = _live(k * (1 - wn), _pnorm_grad(p - n + eps, ds[0], degree), zero)
         return gu - gv, -gu - gw, gv + gw
-    gv = k[..., None] * _pnorm_grad(a - n + eps, dn, degree)
+    gv = _live(k, _pnorm_grad(a - n + eps, dn, degree), zero)
     return gu - gv, -gu, gv
 
 
@@ -708,8 +720,17 @@ def _triplet_distance_bwd(distance, margin, swap, res, g):
     k = g * _active(margin + dp - dneg)
     if swap:
         wn = _swap_share(dn, ds[2])
-        return vjp((k, -k * wn, -k * (1 - wn)))
-    return vjp((k, -k))
+        grads = vjp((k, -k * wn, -k * (1 - wn)))
+    else:
+        grads = vjp((k, -k))
+    # A zero cotangent through an infinite distance is 0·∞ = NaN in the distance's own
+    # rule (a negative infinitely far away, whose loss is 0): rows with an inactive
+    # hinge get exactly 0, selected after the rule so that its tangent (the
+    # Hessian-vector product) drops the NaN too. Without swap the positives' gradient
+    # needs none: it only sees δ(a, p), infinite only where the loss is inf or NaN.
+    live = (k != 0)[..., None]
+    ga, gp, gn = (jnp.where(live, x, 0) if swap or i != 1 else x for i, x in enumerate(grads))
+    return ga, gp, gn
 
 
 _triplet_distance.defvjp(_triplet_distance_fwd, _triplet_distance_bwd)

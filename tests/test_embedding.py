@@ -161,6 +161,32 @@ def test_triplet_margin_huge_inputs_p3_do_not_overflow_in_float32():
     assert np.isfinite(np.asarray(out)).all()
 
 
+@pytest.mark.parametrize("name", ["triplet_margin", "triplet_margin_with_distance"])
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("norm_degree", [1.0, 2.0, 3.0, math.inf])
+def test_triplet_infinitely_far_negative_has_zero_gradient_and_hvp(name, swap, norm_degree):
+    # The loss is 0 (the hinge is inactive): every derivative is 0, not 0·∞ = NaN.
+    fn = getattr(jaxloss, name)
+    opts = {"swap": swap}
+    if name == "triplet_margin":
+        opts["norm_degree"] = norm_degree
+    elif norm_degree != 2.0:
+        opts["distance"] = lambda x, y, p=norm_degree: jnp.linalg.norm(x - y, ord=p, axis=-1)
+    a = jnp.zeros((2, 3), jnp.float32)
+    p = jnp.ones((2, 3), jnp.float32)
+    n = jnp.asarray([[jnp.inf, 0.0, 0.0], [-jnp.inf, jnp.inf, 2.0]], jnp.float32)
+
+    def total(a, p, n):
+        return fn(a, p, n, reduction="sum", **opts)
+
+    assert total(a, p, n) == 0
+    g = jax.grad(total, argnums=(0, 1, 2))
+    t = tuple(jnp.asarray(rng(s).normal(size=(2, 3)), jnp.float32) for s in (1, 2, 3))
+    grad, hvp = jax.jvp(g, (a, p, n), t)
+    for x in (*grad, *hvp):
+        np.testing.assert_array_equal(x, np.zeros((2, 3)))
+
+
 def test_triplet_margin_errors():
     x = jnp.ones((2, 3))
     with pytest.raises(ValueError, match="norm_degree must be in"):
