@@ -141,7 +141,14 @@ ENTRIES: tuple[Entry, ...] = (
             {"alpha": 0.75, "gamma": 0.0},
         ),
         kinks=(Kink(_LOGIT_LIMITS, _INF_LOGITS, f32([0, 0, -1, 1], [0, 0, 0, 0])),),
-        edge_cases=_logit_edges({"alpha": 0.25, "gamma": 0.5}, {"gamma": 3.7}),
+        edge_cases=(
+            *_logit_edges({"alpha": 0.25, "gamma": 0.5}, {"gamma": 3.7}),
+            # Confident logits: 1 - p_t ~ e^-50, whose square underflows in float32.
+            *(
+                EdgeCase("logits ±50", f32([50, 50, -50, -50], [1, 0, 1, 0]), opts)
+                for opts in ({}, {"alpha": 0.25, "gamma": 0.5})
+            ),
+        ),
         peers=Peers(
             optax="sigmoid_focal_loss",
             keras="BinaryFocalCrossentropy(from_logits)",
