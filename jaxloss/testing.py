@@ -63,16 +63,19 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
-from jax.test_util import check_grads
 
 from .catalogue import EdgeCase, Entry, Kink
 
@@ -129,6 +132,7 @@ class Report:
 
     name: str
     results: list[CheckResult] = field(default_factory=list)
+    seconds: float | None = None  # wall time of the checks
 
     @property
     def passed(self) -> bool:
@@ -148,6 +152,7 @@ class Report:
         return {
             "name": self.name,
             "passed": self.passed,
+            "seconds": None if self.seconds is None else round(self.seconds, 3),
             "checks": {r.check: r.to_dict() for r in self.results},
         }
 
@@ -166,16 +171,24 @@ class Report:
 
 
 @dataclass(frozen=True)
+class _Case:
+    """One option set with the inputs it is checked at, and the checks that run under it."""
+
+    args: tuple[np.ndarray, ...]
+    options: Mapping[str, Any]
+    checks: tuple[str, ...]
+    fd_order: int = 2  # finite differences: 2 also checks the gradient of the gradient
+
+
+@dataclass(frozen=True)
 class _Spec:
     fn: Callable[..., jax.Array]
     reference: Callable[..., jax.Array]
-    args: tuple[Any, ...]
     argnums: tuple[int, ...]
-    options: tuple[Mapping[str, Any], ...]
+    cases: tuple[_Case, ...]
     kinks: tuple[Kink, ...]
     edge_cases: tuple[EdgeCase, ...]
     seed: int
-    fd_order: int = 2  # finite differences: 2 also checks the gradient of the gradient
 
 
 class _Mismatch(Exception):
@@ -186,20 +199,38 @@ class _Mismatch(Exception):
 
 
 def _is_float(x: Any) -> bool:
-    return jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)
+    return jnp.issubdtype(np.asarray(x).dtype, jnp.floating)
 
 
 def _cast(args: Sequence[Any], dtype: Any) -> tuple[Any, ...]:
     """Casts the floating arrays among ``args`` to ``dtype`` and integer ones (labels,
-    lengths) to int32, which exists with or without x64; leaves the others."""
+    lengths) to int32, which exists with or without x64; leaves the others. Works on
+    host arrays and inside a traced program."""
+    out = []
+    for a in args:
+        a = jnp.asarray(a)
+        if jnp.issubdtype(a.dtype, jnp.floating):
+            a = a.astype(dtype)
+        elif jnp.issubdtype(a.dtype, jnp.integer):
+            a = a.astype(jnp.int32)
+        out.append(a)
+    return tuple(out)
+
+
+def _host(args: Sequence[Any], dtype: Any) -> tuple[np.ndarray, ...]:
+    """``_cast`` on the host: the arrays a compiled program takes as its arguments."""
     return tuple(
-        jnp.asarray(a, dtype) if _is_float(a) else jnp.asarray(np.asarray(a).astype(np.int32))
-        if jnp.issubdtype(np.asarray(a).dtype, jnp.integer) else jnp.asarray(a)
+        np.asarray(a).astype(dtype) if _is_float(a)
+        else np.asarray(a).astype(np.int32) if jnp.issubdtype(np.asarray(a).dtype, jnp.integer)
+        else np.asarray(a)
         for a in args
     )  # fmt: skip
 
 
 def _cotangent(shape: tuple[int, ...], dtype: Any, seed: int) -> jax.Array:
+    """A seeded cotangent of magnitude 0.5-1.5 and random sign. Drawn on the host from
+    the static shape, it is a constant of the program: the same numbers eagerly and
+    compiled, and no random-number generator in the program."""
     rng = np.random.default_rng(seed)
     return jnp.asarray(rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape), dtype)
 
@@ -216,26 +247,11 @@ def _partial(fn, args, argnums, options):
     return f, tuple(args[i] for i in argnums)
 
 
-def _value_and_vjp(fn, args, argnums, options, seed, *, compiled=True):
-    """The value and the vjp with a seeded random cotangent, as one compiled call.
-
-    ``compiled=False`` runs it eagerly: the ``jit`` check compares the two, and the
-    ``reductions`` and ``dtypes`` checks, which run many variants of one call, share
-    the eager path's per-primitive compilations (cheaper there than one compilation
-    per variant). ``kinks`` runs eagerly too.
-    """
-
-    def run(*args):
-        f, diff = _partial(fn, args, argnums, options)
-        out, vjp = jax.vjp(f, *diff)
-        return out, vjp(_cotangent(out.shape, out.dtype, seed))
-
-    return jax.jit(run)(*args) if compiled else run(*args)
-
-
-def _call(fn, args, options):
-    """``fn(*args, **options)``, compiled."""
-    return jax.jit(lambda *a: fn(*a, **options))(*args)
+def _value_and_vjp(fn, args, argnums, options, seed):
+    """The value and the vjp with a seeded random cotangent."""
+    f, diff = _partial(fn, args, argnums, options)
+    out, vjp = jax.vjp(f, *diff)
+    return out, vjp(_cotangent(out.shape, out.dtype, seed))
 
 
 def _error(a: Any, b: Any) -> float:
@@ -270,109 +286,345 @@ def _compare(what: str, a: Any, b: Any, dtype: Any) -> float:
 
 def _finite(what: str, tree: Any) -> None:
     for leaf in jax.tree.leaves(tree):
-        if not bool(jnp.all(jnp.isfinite(leaf))):
+        if not np.all(np.isfinite(np.asarray(leaf, np.float64))):
             raise _Mismatch(f"{what}: non-finite entries {np.asarray(leaf)}")
 
 
-# --- the checks; each returns the worst error it saw (or None)
+def _describe(options: Mapping[str, Any]) -> str:
+    """An option set in words, for messages: ``delta=0.5, reduction='mean'`` or ``defaults``."""
+    if not options:
+        return "default options"
+    return ", ".join(f"{k}={v!r}" for k, v in options.items())
 
 
-# value and gradient compare in float32, the dtype training runs in. float64 is checked
-# by the checks that need its precision: reductions (against the reference at 1e-9, every
-# combination), finite_differences (at order 2) and hessian.
-
-
-def _check_value(s: _Spec) -> float:
-    err = 0.0
-    with jax.enable_x64(False):
-        args = _cast(s.args, jnp.float32)
-        for opts in s.options:
-            a, b = _call(s.fn, args, opts), _call(s.reference, args, opts)
-            err = max(err, _compare(f"value float32 {dict(opts)}", a, b, jnp.float32))
-    return err
-
-
-def _check_gradient(s: _Spec) -> float:
-    err = 0.0
-    with jax.enable_x64(False):
-        args = _cast(s.args, jnp.float32)
-        for opts in s.options:
-            _, ga = _value_and_vjp(s.fn, args, s.argnums, opts, s.seed)
-            _, gb = _value_and_vjp(s.reference, args, s.argnums, opts, s.seed)
-            err = max(err, _compare(f"gradient float32 {dict(opts)}", ga, gb, jnp.float32))
-    return err
-
-
-def _finite_difference_failure(fn, args, argnums, opts, seed, order=2) -> str | None:
-    """Why ``check_grads`` (reverse mode, float64, ``order`` 2 by default) rejects ``fn``
-    at ``args``."""
-    f, diff = _partial(fn, args, argnums, opts)
-    cot = _cotangent(jax.eval_shape(f, *diff).shape, jnp.float64, seed)
+def _argname(fn: Callable[..., Any], index: int) -> str:
+    """The name of positional argument ``index`` of ``fn`` (``argument 1`` if unknown)."""
     try:
-        check_grads(jax.jit(lambda *d: jnp.sum(cot * f(*d))), diff, order=order, modes=["rev"])
-    except AssertionError as e:
-        return str(e).strip().splitlines()[0]
+        params = [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        params = []
+    return params[index] if index < len(params) else f"argument {index}"
+
+
+# --- how the checks run
+#
+# Compilation, not arithmetic, is the cost of verification: the inputs are a few dozen
+# numbers, and XLA's compile time grows with the size of a program. So each check
+# contributes parts (a function and the host arrays it takes) and says how each runs:
+#
+# * ``"fast"``: compiled with XLA:CPU's fast-compile preset, no LLVM optimisation and its
+#   classic element-wise emitters: the same HLO passes and the same IEEE arithmetic (no
+#   fast-math), several times quicker to compile. The checks of the
+#   gradient's mathematics (value, gradient, finite differences, vmap, hessian, kinks,
+#   edge cases, dtypes) use it.
+# * ``"default"``: compiled exactly as a user's ``jax.jit`` compiles it. The ``jit``
+#   check (compiled against eager) and the ``fused_reduction`` check (a backend
+#   compiler bug) are about that program, so they use it.
+# * ``"eager"``: op by op, as unjitted code runs. Checks that run many variants of one
+#   call (the reductions) share its per-primitive compilations, which also carry over
+#   from loss to loss.
+#
+# Same-shaped variants of one call (edge cases and kinks of one shape, the points of a
+# finite difference, the rounded inputs of the dtypes check) go through one compiled
+# loop (``lax.map``) over the stacked inputs: one copy of the loss in the program, not
+# one per variant. The inputs are always the program's arguments, never constants, so
+# the compiler cannot fold the loss at compile time.
+
+_FAST_COMPILE = {
+    "xla_cpu_opt_preset": "CPU_OPT_PRESET_FAST_COMPILE",
+    "xla_backend_optimization_level": 0,
+    # The classic element-wise emitters: the same arithmetic, compiled several times faster.
+    "xla_cpu_use_fusion_emitters": False,
+}
+# XLA:CPU's own defaults, for the checks of the program a user's jax.jit compiles: they
+# hold whatever XLA_FLAGS says (`jaxloss verify` compiles everything else fast).
+_DEFAULT_COMPILE = {
+    "xla_cpu_opt_preset": "CPU_OPT_PRESET_DEFAULT",
+    "xla_backend_optimization_level": 3,
+    "xla_cpu_use_fusion_emitters": True,
+}
+
+
+def fast_compile_flags() -> str:
+    """``XLA_FLAGS`` that compile every program, eager operations included, with the
+    fast-compile settings of the ``"fast"`` checks. ``jaxloss verify`` and the test suite
+    set them before JAX starts its CPU backend; the ``jit`` and ``fused_reduction``
+    checks still compile with XLA's defaults."""
+    return " ".join(f"--{k}={str(v).lower() if isinstance(v, bool) else v}"
+                    for k, v in _FAST_COMPILE.items())  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Part:
+    key: tuple[Any, ...]  # (check, case index, ...)
+    x64: bool
+    fn: Callable[..., Any]
+    inputs: tuple[Any, ...]
+    mode: str = "fast"  # "fast", "default" or "eager"
+
+
+class _Failed:
+    """Stands for the outputs of a part that raised while tracing or running."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def _compiler_options(mode: str) -> dict[str, Any] | None:
+    # These are XLA:CPU options; other backends compile as they do.
+    if jax.default_backend() != "cpu":
+        return None
+    return _FAST_COMPILE if mode == "fast" else _DEFAULT_COMPILE
+
+
+def _run_part(p: _Part) -> Any:
+    with jax.enable_x64(p.x64):
+        if p.mode == "eager":
+            return jax.device_get(p.fn(*p.inputs))
+        compiled = jax.jit(p.fn).lower(*p.inputs).compile(_compiler_options(p.mode))
+        return jax.device_get(compiled(*p.inputs))
+
+
+def _run_parts(parts: Sequence[_Part]) -> dict[tuple[Any, ...], Any]:
+    """Runs the parts, one program per precision and mode (fewer, larger programs compile
+    faster than many small ones); returns each part's outputs as numpy arrays, or a
+    :class:`_Failed` for a part that could not run. A part that breaks its program is
+    found by running the parts one by one: only its own check fails."""
+    groups: dict[tuple[bool, str], list[_Part]] = {}
+    for p in parts:
+        groups.setdefault((p.x64, p.mode), []).append(p)
+    results: dict[tuple[Any, ...], Any] = {}
+    for (x64, mode), group in groups.items():
+        if mode != "eager" and len(group) > 1:
+            merged = _Part(("merged",), x64, partial(_all_of, [p.fn for p in group]),
+                           tuple(p.inputs for p in group), mode)  # fmt: skip
+            try:
+                outs = _run_part(merged)
+            except Exception:
+                pass
+            else:
+                results.update({p.key: out for p, out in zip(group, outs, strict=True)})
+                continue
+        for p in group:
+            try:
+                results[p.key] = _run_part(p)
+            except Exception as e:
+                results[p.key] = _Failed(e)
+    return results
+
+
+def _all_of(fns: Sequence[Callable[..., Any]], *inputs: Sequence[Any]) -> list[Any]:
+    return [f(*xs) for f, xs in zip(fns, inputs, strict=True)]
+
+
+def _stack(variants: Sequence[Sequence[Any]]) -> tuple[Any, ...]:
+    """Same-shaped argument tuples stacked on a new leading axis."""
+    return tuple(np.stack(xs) for xs in zip(*variants, strict=True))
+
+
+def _loop(fn: Callable[..., Any], stacked: Sequence[Any]) -> Any:
+    """``fn`` on each slice of the stacked arguments: a compiled loop, one copy of ``fn``."""
+    return jax.lax.map(lambda xs: fn(*xs), tuple(stacked))
+
+
+def _groups(items: Sequence[Any], args_of: Callable[[Any], Sequence[Any]]) -> list[list[int]]:
+    """Indices of ``items`` grouped by the shapes and dtypes of their arguments and by
+    their options (one compiled loop per group)."""
+    groups: dict[Any, list[int]] = {}
+    for j, item in enumerate(items):
+        sig = tuple((np.shape(a), np.asarray(a).dtype.str) for a in args_of(item))
+        groups.setdefault((sig, repr(sorted(item.options.items()))), []).append(j)
+    return list(groups.values())
+
+
+def _out(outputs: Mapping[tuple[Any, ...], Any], key: tuple[Any, ...]) -> Any:
+    out = outputs[key]
+    if isinstance(out, _Failed):
+        raise out.error
+    return out
+
+
+# --- the checks: each adds parts to the programs, then judges their outputs
+
+
+def _value_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
+    def both(*a):
+        return s.fn(*a, **c.options), s.reference(*a, **c.options)
+
+    return [_Part(("value", i), False, both, _host(c.args, np.float32))]
+
+
+def _value_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
+    a, b = _out(out, ("value", i))
+    return _compare(f"value (float32, {_describe(c.options)})", a, b, jnp.float32)
+
+
+def _gradient_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
+    def both(*a):
+        return tuple(_value_and_vjp(f, a, s.argnums, c.options, s.seed)[1]
+                     for f in (s.fn, s.reference))  # fmt: skip
+
+    return [_Part(("gradient", i), False, both, _host(c.args, np.float32))]
+
+
+def _gradient_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
+    ga, gb = _out(out, ("gradient", i))
+    err = 0.0
+    for n, a, b in zip(s.argnums, ga, gb, strict=True):
+        what = f"gradient w.r.t. {_argname(s.fn, n)} (float32, {_describe(c.options)})"
+        err = max(err, _compare(what, a, b, jnp.float32))
+    return err
+
+
+# Finite differences, as jax.test_util.check_grads(f, args, order, modes=["rev"]) does them
+# (same step, tangents, cotangents and tolerances), computed inside the compiled program:
+# the rule's vector-Jacobian product against central differences of the compiled loss.
+_FD_EPS = 1e-4
+_FD_TOL = 1e-5  # check_grads' float64 tolerance, absolute and relative
+
+
+def _fd_directions(diff: Sequence[np.ndarray], order: int) -> list[tuple[Any, Any]]:
+    """check_grads' random tangents and cotangents, level by level (numpy, seed 0)."""
+    levels = []
+    for level in range(order):
+        rng = np.random.RandomState(0)
+        tangents = tuple(rng.randn(*np.shape(d)) for d in diff)
+        if level == 0:
+            cot: Any = np.asarray(rng.randn())
+        else:
+            cot = tuple(rng.randn(*np.shape(d)) for d in diff)
+        levels.append((tangents, cot))
+    return levels
+
+
+def _fd_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
+    args = _host(c.args, np.float64)
+    diff = tuple(args[n] for n in s.argnums)
+    program = partial(_fd_program, s.fn, s.argnums, c.options, s.seed)
+    return [_Part(("finite_differences", i), True, program,
+                  (args, _fd_directions(diff, c.fd_order)))]  # fmt: skip
+
+
+def _fd_program(fn, argnums, options, seed, args, levels):
+    f, diff = _partial(fn, args, argnums, options)
+
+    def scalar(*d):
+        out = f(*d)
+        return jnp.sum(_cotangent(out.shape, out.dtype, seed) * out)
+
+    def safe_sub(a, b):  # inf - inf is 0, as in check_grads
+        return jnp.where(a == b, jnp.zeros_like(a), a - b)
+
+    results = []
+    g = scalar
+    for level, (tangents, cot) in enumerate(levels):
+        value, vjp = jax.vjp(g, *diff)
+        # The primal and the two steps: one compiled loop over the three points.
+        points = tuple(jnp.stack([d, d + _FD_EPS * t, d - _FD_EPS * t])
+                       for d, t in zip(diff, tangents, strict=True))  # fmt: skip
+        evals = _loop(g, points)
+        direct, pos, neg = (jax.tree.map(lambda x, k=k: x[k], evals) for k in range(3))
+        numerical = jax.tree.map(lambda a, b: safe_sub(a, b) * (0.5 / _FD_EPS), pos, neg)
+        projected = vjp(cot)
+        ip = sum(jnp.vdot(t, p) for t, p in zip(tangents, projected, strict=True))
+        pairs = zip(jax.tree.leaves(numerical), jax.tree.leaves(cot), strict=True)
+        ip_expected = sum(jnp.vdot(a, b) for a, b in pairs)
+        results.append((value, direct, ip, ip_expected))
+        if level + 1 < len(levels):
+
+            def g(*d, g=g):  # check_grads' next level: the vjp at the primal as cotangent
+                value, vjp = jax.vjp(g, *d)
+                return vjp(value)
+
+    return results
+
+
+def _fd_failure(levels_out) -> str | None:
+    """check_grads' verdict on the program's outputs: the first failing comparison."""
+    prefix = "VJP"
+    for value, direct, ip, ip_expected in levels_out:
+        for name, a, b in (("primal", value, direct), ("cotangent projection", ip, ip_expected)):
+            for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+                x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+                tol = _FD_TOL * max(y.size, 1)
+                if not np.isclose(x, y, rtol=tol, atol=tol, equal_nan=True).all():
+                    return (f"{prefix} {name}: not close (atol={tol:g}, rtol={tol:g}): "
+                            f"got {x.ravel()[:4]}, finite differences {y.ravel()[:4]}")  # fmt: skip
+        prefix = f"VJP of {prefix}"
     return None
 
 
-def _check_finite_differences(s: _Spec) -> None:
-    with jax.enable_x64(True):
-        args = _cast(s.args, jnp.float64)
-        for opts in s.options:
-            failure = _finite_difference_failure(s.fn, args, s.argnums, opts, s.seed, s.fd_order)
-            if failure is None:
-                continue
-            # Tell a wrong rule from inputs where finite differences are themselves too
-            # inaccurate (a large third derivative, a kink or a domain edge within the step):
-            # there the plain reference, differentiated by autodiff, fails the same way.
-            if _finite_difference_failure(s.reference, args, s.argnums, opts, s.seed, s.fd_order):
-                failure += (
-                    " (the plain reference fails this check too: finite differences are "
-                    "inaccurate at these inputs; sample further from kinks and domain edges)"
-                )
-            raise _Mismatch(f"{dict(opts)}: {failure}")
+def _fd_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> None:
+    failure = _fd_failure(_out(out, ("finite_differences", i)))
+    if failure is None:
+        return
+    # Tell a wrong rule from inputs where finite differences are themselves too inaccurate
+    # (a large third derivative, a kink or a domain edge within the step): there the plain
+    # reference, differentiated by autodiff, fails the same way.
+    ref_parts = _fd_parts(dataclasses.replace(s, fn=s.reference), i, c)
+    ref_out = _run_parts(ref_parts)
+    if _fd_failure(_out(ref_out, ("finite_differences", i))):
+        failure += (
+            " (the plain reference fails this check too: finite differences are "
+            "inaccurate at these inputs; sample further from kinks and domain edges)"
+        )
+    raise _Mismatch(f"{_describe(c.options)}: {failure}")
 
 
-def _check_jit(s: _Spec) -> float:
-    err = 0.0
-    args = _cast(s.args, jnp.float32)
-    for opts in s.options:
-        eager = _value_and_vjp(s.fn, args, s.argnums, opts, s.seed, compiled=False)
-        jitted = _value_and_vjp(s.fn, args, s.argnums, opts, s.seed)
-        err = max(err, _compare(f"jit {dict(opts)}", jitted, eager, jnp.float32))
-    return err
+def _jit_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
+    def jitted(*a):
+        return _value_and_vjp(s.fn, a, s.argnums, c.options, s.seed)
+
+    return [_Part(("jit", i), False, jitted, _host(c.args, np.float32), "default")]
 
 
-def _check_vmap(s: _Spec) -> float:
-    err = 0.0
-    args = _cast(s.args, jnp.float32)
-    n = args[0].shape[0]
-    for opts in s.options:
-
-        def one(*a, o=opts):
-            return _value_and_vjp(s.fn, a, s.argnums, o, s.seed, compiled=False)
-
-        batched = jax.jit(jax.vmap(one))(*args)
-        # The rows share one shape: one compiled call serves them all.
-        row = jax.jit(one)
-        rows = [row(*(a[i] for a in args)) for i in range(n)]
-        looped = jax.tree.map(lambda *xs: jnp.stack(xs), *rows)
-        err = max(err, _compare(f"vmap {dict(opts)}", batched, looped, jnp.float32))
-    return err
+def _jit_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
+    jitted = _out(out, ("jit", i))
+    # Eager, op by op, as a user's unjitted code runs it.
+    with jax.enable_x64(False):
+        args = _cast(c.args, jnp.float32)
+        eager = jax.device_get(_value_and_vjp(s.fn, args, s.argnums, c.options, s.seed))
+    return _compare(f"jit against eager ({_describe(c.options)})", jitted, eager, jnp.float32)
 
 
-def _check_hessian(s: _Spec) -> float:
-    err = 0.0
-    with jax.enable_x64(True):
-        args = _cast(s.args, jnp.float64)
-        for opts in s.options:
-            o = {**opts, "reduction": "mean"}
-            diff = tuple(args[i] for i in s.argnums)
-            ha = jax.jit(jax.hessian(_partial(s.fn, args, s.argnums, o)[0]))(*diff)
-            hb = jax.jit(jax.hessian(_partial(s.reference, args, s.argnums, o)[0]))(*diff)
-            _finite(f"hessian {dict(opts)}", ha)
-            err = max(err, _compare(f"hessian {dict(opts)}", ha, hb, jnp.float32))
-    return err
+def _vmap_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
+    def one(*a):
+        return _value_and_vjp(s.fn, a, s.argnums, c.options, s.seed)
+
+    def both(*a):
+        # The loop over examples is a compiled loop (lax.map), not a batched computation.
+        return jax.vmap(one)(*a), jax.lax.map(lambda row: one(*row), a)
+
+    return [_Part(("vmap", i), False, both, _host(c.args, np.float32))]
+
+
+def _vmap_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
+    batched, looped = _out(out, ("vmap", i))
+    return _compare(f"vmap against a loop over examples ({_describe(c.options)})", batched,
+                    looped, jnp.float32)  # fmt: skip
+
+
+def _hessian_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
+    o = {**c.options, "reduction": "mean"}
+
+    def both(*a):
+        out = []
+        for f in (s.fn, s.reference):
+            g, diff = _partial(f, a, s.argnums, o)
+            out.append(jax.hessian(g, argnums=tuple(range(len(diff))))(*diff))
+        return tuple(out)
+
+    return [_Part(("hessian", i), True, both, _host(c.args, np.float64))]
+
+
+def _hessian_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
+    ha, hb = _out(out, ("hessian", i))
+    _finite(f"hessian ({_describe(c.options)})", ha)
+    return _compare(f"hessian ({_describe(c.options)})", ha, hb, jnp.float32)
 
 
 def _with_nans(args, argnums, mask):
@@ -386,155 +638,285 @@ def _with_nans(args, argnums, mask):
     return tuple(out)
 
 
-def _check_reductions(s: _Spec) -> float:
-    err = 0.0
+_COMBINATIONS = [(r, w, m) for r in ("none", "mean", "sum") for w in (False, True)
+                 for m in (False, True)]  # fmt: skip
+
+
+def _reductions_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
+    args = _host(c.args, np.float64)
     with jax.enable_x64(True):
-        args = _cast(s.args, jnp.float64)
-        opts = dict(s.options[0])
-        shape = jax.eval_shape(lambda *a: s.fn(*a, **opts), *args).shape
-        rng = np.random.default_rng(s.seed)
-        weights = jnp.asarray(rng.uniform(0.1, 2.0, shape))
-        where = jnp.asarray(rng.uniform(size=shape) < 0.7).at[(0,) * len(shape)].set(False)
-        for reduction in ("none", "mean", "sum"):
-            for w in (None, weights):
-                for m in (None, where):
-                    o = {**opts, "reduction": reduction, "weights": w, "where": m}
-                    what = f"reduction={reduction} weights={w is not None} where={m is not None}"
-                    a = _value_and_vjp(s.fn, args, s.argnums, o, s.seed, compiled=False)
-                    b = _value_and_vjp(s.reference, args, s.argnums, o, s.seed, compiled=False)
-                    err = max(err, _compare(what, a, b, jnp.float64))
+        shape = jax.eval_shape(lambda *a: s.fn(*a, **c.options), *args).shape
+    rng = np.random.default_rng(s.seed)
+    weights = rng.uniform(0.1, 2.0, shape)
+    where = rng.uniform(size=shape) < 0.7
+    where[(0,) * len(shape)] = False
+
+    def program(args, weights, where):
+        def both(**conv):
+            o = {**c.options, **conv}
+            return tuple(_value_and_vjp(f, args, s.argnums, o, s.seed)
+                         for f in (s.fn, s.reference))  # fmt: skip
+
+        combos = [both(reduction=r, weights=weights if w else None, where=where if m else None)
+                  for r, w, m in _COMBINATIONS]  # fmt: skip
         # Excluded entries: NaN inputs there change nothing and get exactly zero gradient.
         nan_args = _with_nans(args, s.argnums, where)
-        for reduction in ("none", "mean", "sum"):
-            o = {**opts, "reduction": reduction, "weights": weights, "where": where}
-            clean = _value_and_vjp(s.fn, args, s.argnums, o, s.seed, compiled=False)
-            dirty = _value_and_vjp(s.fn, nan_args, s.argnums, o, s.seed, compiled=False)
-            err = max(err, _compare(f"NaN under where=False ({reduction})", dirty, clean,
-                                    jnp.float64))  # fmt: skip
-            _finite(f"gradient with NaN under where=False ({reduction})", dirty[1])
+        nans = []
+        for r in ("none", "mean", "sum"):
+            o = {**c.options, "reduction": r, "weights": weights, "where": where}
+            nans.append((_value_and_vjp(s.fn, args, s.argnums, o, s.seed),
+                         _value_and_vjp(s.fn, nan_args, s.argnums, o, s.seed)))  # fmt: skip
         # Everything excluded: the mean is 0 with zero gradient, never NaN.
         none = jnp.zeros(shape, bool)
-        for w in (None, weights):
-            o = {**opts, "reduction": "mean", "weights": w, "where": none}
-            value, grads = _value_and_vjp(s.fn, nan_args, s.argnums, o, s.seed, compiled=False)
-            if float(value) != 0.0 or any(bool(jnp.any(g != 0)) for g in grads):
-                raise _Mismatch(f"fully masked mean gave {value} and gradients {grads}")
+        masked = [_value_and_vjp(s.fn, nan_args, s.argnums,
+                                 {**c.options, "reduction": "mean", "weights": w, "where": none},
+                                 s.seed) for w in (None, weights)]  # fmt: skip
+        return combos, nans, masked
+
+    return [_Part(("reductions", i), True, program, (args, weights, where))]
+
+
+def _reductions_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
+    combos, nans, masked = _out(out, ("reductions", i))
+    err = 0.0
+    for (r, w, m), (a, b) in zip(_COMBINATIONS, combos, strict=True):
+        err = max(err, _compare(f"reduction={r} weights={w} where={m}", a, b, jnp.float64))
+    for r, (clean, dirty) in zip(("none", "mean", "sum"), nans, strict=True):
+        err = max(err, _compare(f"NaN under where=False ({r})", dirty, clean, jnp.float64))
+        _finite(f"gradient with NaN under where=False ({r})", dirty[1])
+    for value, grads in masked:
+        if float(value) != 0.0 or any(np.any(np.asarray(g) != 0) for g in grads):
+            raise _Mismatch(f"fully masked mean gave {value} and gradients {grads}")
     return err
 
 
-def _check_kinks(s: _Spec) -> float:
+def _kink_grads(fn, argnums, k, *args):
+    f, diff = _partial(fn, args, argnums, k.options)
+    return jax.grad(lambda *d: jnp.sum(f(*d)), argnums=tuple(range(len(diff))))(*diff)
+
+
+def _kinks_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
+    parts = []
+    for group in _groups(s.kinks, lambda k: k.args):
+        k = s.kinks[group[0]]
+        stacked = _stack([_host(s.kinks[j].args, np.float32) for j in group])
+        program = partial(_loop, partial(_kink_grads, s.fn, s.argnums, k))
+        parts.append(_Part(("kinks", i, tuple(group)), False, lambda *a, p=program: p(a), stacked))
+    return parts
+
+
+def _kinks_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float | None:
+    if not s.kinks:
+        return None
     err = 0.0
-    for k in s.kinks:
-        args = _cast(k.args, jnp.float32)
-        f, diff = _partial(s.fn, args, s.argnums, k.options)
-        # Eager: exactness at a kink is a property of the rule's arithmetic, which the
-        # compiler may reassociate (diou's identical boxes give 1.5e-8, not 0, under jit).
-        grads = jax.grad(lambda *d, f=f: jnp.sum(f(*d)), argnums=tuple(range(len(diff))))(*diff)
-        expected = _cast(k.grads, jnp.float32)
-        e = max(_error(g, x) for g, x in zip(grads, expected, strict=True))
-        if not e <= 1e-6:
-            got = [np.asarray(g).tolist() for g in grads]
-            raise _Mismatch(f"{k.description}: gradients {got}, documented {k.grads}")
-        err = max(err, e)
-    return err
-
-
-def _check_edge_cases(s: _Spec) -> None:
-    for c in s.edge_cases:
-        args = _cast(c.args, jnp.float32)
-        f, diff = _partial(s.fn, args, s.argnums, c.options)
-
-        def run(*d, f=f):
-            value, vjp = jax.vjp(f, *d)
-            return value, vjp(jnp.ones_like(value))
-
-        value, grads = jax.jit(run)(*diff)
-        _finite(f"{c.description}: value", value)
-        _finite(f"{c.description}: gradients", grads)
-        if c.value is not None and _error(value, c.value) > 1e-6:
-            raise _Mismatch(f"{c.description}: value {np.asarray(value)}, documented {c.value}")
-
-
-def _check_dtypes(s: _Spec) -> float:
-    err = 0.0
-    opts = s.options[0]
-    dtypes = [(jnp.bfloat16, False), (jnp.float16, False), (jnp.float32, False)]
-    dtypes.append((jnp.float64, True))
-    for dtype, x64 in dtypes:
-        with jax.enable_x64(x64):
-            args = _cast(s.args, dtype)
-            value, grads = _value_and_vjp(s.fn, args, s.argnums, opts, s.seed, compiled=False)
-            if value.dtype != jnp.dtype(dtype):
-                raise _Mismatch(f"{dtype.__name__} inputs gave a {value.dtype} output")
-            for i, g in zip(s.argnums, grads, strict=True):
-                if g.dtype != args[i].dtype:
-                    raise _Mismatch(f"{dtype.__name__}: gradient of argument {i} is {g.dtype}")
-            # The float32 result on the same (rounded) inputs, rounded once at the end;
-            # float64 is held to float32's tolerance.
-            tol_dtype = jnp.float32 if dtype == jnp.float64 else dtype
-            exact = _value_and_vjp(
-                s.fn, _cast(args, jnp.float32), s.argnums, opts, s.seed, compiled=False
-            )
-            exact = jax.tree.map(lambda x, d=tol_dtype: x.astype(d), exact)
-            got = jax.tree.map(lambda x, d=tol_dtype: x.astype(d), (value, grads))
-            err = max(err, _compare(f"{dtype.__name__} vs float32", got, exact, tol_dtype))
-    return err
-
-
-def _check_fused_reduction(s: _Spec) -> float:
-    err = 0.0
-    args = _cast(s.args, jnp.float32)
-    reps = -(-_FUSED_SIZE // max(args[0].size, 1))
-    big = tuple(jnp.tile(a, (reps,) + (1,) * (a.ndim - 1)) if a.ndim else a for a in args)
-    for opts in s.options:
-        per = np.asarray(jax.jit(lambda *a, o=opts: s.fn(*a, **o))(*big), np.float64)
-        scale = max(float(np.mean(np.abs(per))), 1e-30)
-        # The mean's normaliser is the loss's own (class-weighted losses divide by the
-        # summed class weights): take it from the reference, in float64.
-        with jax.enable_x64(True):
-            ref_sum, ref_mean = map(float, jax.jit(
-                lambda *a, o=opts: tuple(s.reference(*a, **o, reduction=r) for r in ("sum", "mean"))
-            )(*_cast(big, jnp.float64)))  # fmt: skip
-        mean = float(np.sum(per)) * (ref_mean / ref_sum) if ref_sum else float(np.mean(per))
-        for reduction, expected in (("mean", mean), ("sum", float(np.sum(per)))):
-            got = float(jax.jit(lambda *a, o=opts, r=reduction: s.fn(*a, reduction=r, **o))(*big))
-            e = abs(got - expected) / (scale * (per.size if reduction == "sum" else 1))
-            if not e <= 1e-4:
-                raise _Mismatch(
-                    f"{dict(opts)}: compiled {reduction} over {per.size} elements is {got:.7g}, "
-                    f"the per-element losses give {expected:.7g} (a backend compiler bug)"
-                )
+    for group in _groups(s.kinks, lambda k: k.args):
+        looped = _out(out, ("kinks", i, tuple(group)))
+        for n, j in enumerate(group):
+            k = s.kinks[j]
+            expected = _host(k.grads, np.float32)
+            grads = [g[n] for g in looped]
+            e = max(_error(g, x) for g, x in zip(grads, expected, strict=True))
+            if not e <= 1e-6:
+                # The documented value is the rule's exact arithmetic, which a compiler may
+                # reassociate (diou's identical boxes give 1.5e-8, not 0, under jit): the
+                # eager, op-by-op gradient is the one held to it.
+                with jax.enable_x64(False):
+                    args = _cast(k.args, jnp.float32)
+                    grads = jax.device_get(_kink_grads(s.fn, s.argnums, k, *args))
+                e = max(_error(g, x) for g, x in zip(grads, expected, strict=True))
+            if not e <= 1e-6:
+                got = [np.asarray(g).tolist() for g in grads]
+                raise _Mismatch(f"{k.description}: gradients {got}, documented {k.grads}")
             err = max(err, e)
+    return err
+
+
+def _edge_program(fn, argnums, case, *args):
+    f, diff = _partial(fn, args, argnums, case.options)
+    value, vjp = jax.vjp(f, *diff)
+    grads = vjp(jnp.ones_like(value))
+    # The second derivative at the extremes (forward over reverse, as jax.hessian runs):
+    # a Hessian-vector product along a unit direction.
+    ones = tuple(jnp.ones_like(d) for d in diff)
+    grad_sum = jax.grad(lambda *d: jnp.sum(f(*d)), argnums=tuple(range(len(diff))))
+    hvp = jax.jvp(grad_sum, diff, ones)[1]
+    return value, grads, hvp
+
+
+def _edge_cases_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
+    parts = []
+    for group in _groups(s.edge_cases, lambda e: e.args):
+        e = s.edge_cases[group[0]]
+        stacked = _stack([_host(s.edge_cases[j].args, np.float32) for j in group])
+        program = partial(_loop, partial(_edge_program, s.fn, s.argnums, e))
+        parts.append(_Part(("edge_cases", i, tuple(group)), False, lambda *a, p=program: p(a),
+                           stacked))  # fmt: skip
+    return parts
+
+
+def _edge_cases_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> None:
+    for group in _groups(s.edge_cases, lambda e: e.args):
+        looped = _out(out, ("edge_cases", i, tuple(group)))
+        for n, j in enumerate(group):
+            e = s.edge_cases[j]
+            value, grads, hvp = jax.tree.map(lambda x, n=n: x[n], looped)
+            _finite(f"{e.description}: value", value)
+            _finite(f"{e.description}: gradients", grads)
+            _finite(f"{e.description}: second derivative (Hessian-vector product)", hvp)
+            if e.value is not None and _error(value, e.value) > 1e-6:
+                raise _Mismatch(f"{e.description}: value {np.asarray(value)}, "
+                                f"documented {e.value}")  # fmt: skip
+
+
+_DTYPES32 = (jnp.bfloat16, jnp.float16, jnp.float32)
+
+
+def _dtypes_program(s: _Spec, c: _Case, dtypes, *args):
+    def run(*a):
+        return _value_and_vjp(s.fn, a, s.argnums, c.options, s.seed)
+
+    got = [run(*_cast(args, dtype)) for dtype in dtypes]
+    # The float32 result on the same (rounded) inputs: one compiled loop over them.
+    rounded = [_cast(_cast(args, dtype), jnp.float32) for dtype in dtypes]
+    exact = _loop(run, tuple(jnp.stack(xs) for xs in zip(*rounded, strict=True)))
+    return [(g, jax.tree.map(lambda x, n=n: x[n], exact)) for n, g in enumerate(got)]
+
+
+def _dtypes_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
+    args = _host(c.args, np.float32)
+    return [
+        _Part(("dtypes", i), False, partial(_dtypes_program, s, c, _DTYPES32), args),
+        _Part(("dtypes64", i), True, partial(_dtypes_program, s, c, (jnp.float64,)), args),
+    ]
+
+
+def _dtypes_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
+    err = 0.0
+    for key, dtypes in (("dtypes", _DTYPES32), ("dtypes64", (jnp.float64,))):
+        for dtype, ((value, grads), exact) in zip(dtypes, _out(out, (key, i)), strict=True):
+            name = jnp.dtype(dtype).name
+            if value.dtype != jnp.dtype(dtype):
+                raise _Mismatch(f"{name} inputs gave a {value.dtype} output")
+            for n, g in zip(s.argnums, grads, strict=True):
+                if _is_float(c.args[n]) and g.dtype != jnp.dtype(dtype):
+                    raise _Mismatch(f"{name}: gradient w.r.t. {_argname(s.fn, n)} is {g.dtype}")
+            # float64 is held to float32's tolerance; the others are rounded once at the end.
+            tol_dtype = jnp.float32 if dtype == jnp.float64 else dtype
+            got = jax.tree.map(lambda x, d=tol_dtype: np.asarray(x).astype(d), (value, grads))
+            exact = jax.tree.map(lambda x, d=tol_dtype: np.asarray(x).astype(d), exact)
+            err = max(err, _compare(f"{name} vs float32", got, exact, tol_dtype))
     return err
 
 
 _FUSED_SIZE = 65536
 
-_RUNNERS: dict[str, Callable[[_Spec], float | None]] = {
-    "value": _check_value,
-    "gradient": _check_gradient,
-    "finite_differences": _check_finite_differences,
-    "jit": _check_jit,
-    "vmap": _check_vmap,
-    "hessian": _check_hessian,
-    "reductions": _check_reductions,
-    "kinks": _check_kinks,
-    "edge_cases": _check_edge_cases,
-    "dtypes": _check_dtypes,
-    "fused_reduction": _check_fused_reduction,
+
+def _big(args: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+    reps = -(-_FUSED_SIZE // max(np.asarray(args[0]).size, 1))
+    return tuple(np.tile(a, (reps,) + (1,) * (a.ndim - 1)) if a.ndim else a for a in args)
+
+
+def _fused_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
+    big = _big(c.args)
+
+    def ours(*a):
+        return tuple(s.fn(*a, **c.options, reduction=r) for r in ("none", "mean", "sum"))
+
+    def theirs(*a):
+        # The mean's normaliser is the loss's own (class-weighted losses divide by the
+        # summed class weights): take it from the reference, in float64.
+        return tuple(s.reference(*a, **c.options, reduction=r) for r in ("sum", "mean"))
+
+    return [
+        _Part(("fused_reduction", i), False, ours, _host(big, np.float32), "default"),
+        _Part(("fused_reference", i), True, theirs, _host(big, np.float64), "default"),
+    ]
+
+
+def _fused_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
+    per, got_mean, got_sum = _out(out, ("fused_reduction", i))
+    ref_sum, ref_mean = map(float, _out(out, ("fused_reference", i)))
+    per = np.asarray(per, np.float64)
+    scale = max(float(np.mean(np.abs(per))), 1e-30)
+    mean = float(np.sum(per)) * (ref_mean / ref_sum) if ref_sum else float(np.mean(per))
+    err = 0.0
+    for reduction, got, expected in (("mean", got_mean, mean), ("sum", got_sum, np.sum(per))):
+        got, expected = float(got), float(expected)
+        e = abs(got - expected) / (scale * (per.size if reduction == "sum" else 1))
+        if not e <= 1e-4:
+            raise _Mismatch(
+                f"{_describe(c.options)}: compiled {reduction} over {per.size} elements is "
+                f"{got:.7g}, the per-element losses give {expected:.7g} (a backend compiler bug)"
+            )
+        err = max(err, e)
+    return err
+
+
+_CHECKERS: dict[str, tuple[Callable[..., list[_Part]], Callable[..., float | None]]] = {
+    "value": (_value_parts, _value_judge),
+    "gradient": (_gradient_parts, _gradient_judge),
+    "finite_differences": (_fd_parts, _fd_judge),
+    "jit": (_jit_parts, _jit_judge),
+    "vmap": (_vmap_parts, _vmap_judge),
+    "hessian": (_hessian_parts, _hessian_judge),
+    "reductions": (_reductions_parts, _reductions_judge),
+    "kinks": (_kinks_parts, _kinks_judge),
+    "edge_cases": (_edge_cases_parts, _edge_cases_judge),
+    "dtypes": (_dtypes_parts, _dtypes_judge),
+    "fused_reduction": (_fused_parts, _fused_judge),
 }
+# Checks that look at the spec's kinks or edge cases, not at an option set's inputs: they
+# run once, with the first option set.
+_ONCE = ("kinks", "edge_cases")
 
 
-def _run(s: _Spec, check: str) -> CheckResult:
-    if check not in _RUNNERS:
-        raise ValueError(f"check_loss: unknown check {check!r}; known: {', '.join(CHECKS)}")
-    try:
-        err = _RUNNERS[check](s)
-    except _Mismatch as e:
-        return CheckResult(check, False, None, str(e))
-    except Exception as e:  # a crash inside the loss is a failed check, not a crash here
-        return CheckResult(check, False, None, f"{type(e).__name__}: {e}")
-    return CheckResult(check, True, err)
+def _verify(s: _Spec, checks: Sequence[str]) -> list[CheckResult]:
+    """Runs ``checks`` on every case of ``s`` that asks for them: one compiled program per
+    precision for all of them, then one verdict per check (the first failure, or the
+    worst error over the cases)."""
+    for check in checks:
+        if check not in _CHECKERS:
+            raise ValueError(f"check_loss: unknown check {check!r}; known: {', '.join(CHECKS)}")
+    todo: list[tuple[str, int, _Case]] = []
+    for check in checks:
+        for i, c in enumerate(s.cases):
+            if check in c.checks and not (check in _ONCE and i > 0):
+                todo.append((check, i, c))
+    parts: list[_Part] = []
+    broken: dict[tuple[str, int], Exception] = {}
+    for check, i, c in todo:
+        try:
+            parts += _CHECKERS[check][0](s, i, c)
+        except Exception as e:  # a crash inside the loss is a failed check, not a crash here
+            broken[check, i] = e
+    outputs = _run_parts(parts)
+    verdicts: dict[str, list[CheckResult]] = {check: [] for check in checks}
+    for check, i, c in todo:
+        try:
+            if (check, i) in broken:
+                raise broken[check, i]
+            err = _CHECKERS[check][1](s, i, c, outputs)
+            result = CheckResult(check, True, err)
+        except _Mismatch as e:
+            result = CheckResult(check, False, None, str(e))
+        except Exception as e:
+            result = CheckResult(check, False, None, f"{type(e).__name__}: {e}")
+        verdicts[check].append(result)
+    results = []
+    for check in checks:
+        rs = verdicts[check]
+        failed = [r for r in rs if not r.passed]
+        if failed:
+            results.append(failed[0])
+            continue
+        errors = [r.error for r in rs if r.error is not None]
+        detail = "none given" if check in _ONCE and not _given(s, check) else ""
+        results.append(CheckResult(check, True, max(errors) if errors else None, detail))
+    return results
+
+
+def _given(s: _Spec, check: str) -> bool:
+    return bool(s.kinks if check == "kinks" else s.edge_cases)
 
 
 def check_loss(
@@ -552,6 +934,10 @@ def check_loss(
 ) -> Report:
     """Verifies a loss and its gradient rule against a plain reference.
 
+    All the checks of one call run in two compiled programs (one in float32 and
+    narrower dtypes, one in float64), plus the eager run that the ``jit`` check
+    compares against.
+
     Args:
       fn: the loss under test, following jaxloss's calling convention.
       reference: the same loss written with plain ``jax.numpy`` (autodiff only).
@@ -568,21 +954,18 @@ def check_loss(
     Returns:
       A :class:`Report`; ``report.passed`` is the verdict and
       ``report.raise_for_failure()`` turns it into a test assertion.
+
+    Raises:
+      ValueError: for a name in ``checks`` that is not in :data:`CHECKS`.
     """
-    spec = _Spec(
-        fn,
-        reference,
-        tuple(jnp.asarray(a) for a in sample_inputs),
-        tuple(argnums),
-        tuple(options) or ({},),
-        tuple(kinks),
-        tuple(edge_cases),
-        seed,
-    )
-    report = Report(name or getattr(fn, "__name__", "loss"))
-    for check in checks:
-        report.results.append(_run(spec, check))
-    return report
+    checks = tuple(checks)
+    args = tuple(np.asarray(a) for a in sample_inputs)
+    cases = tuple(_Case(args, dict(o), checks) for o in (tuple(options) or ({},)))
+    spec = _Spec(fn, reference, tuple(argnums), cases, tuple(kinks), tuple(edge_cases), seed)
+    start = time.perf_counter()
+    results = _verify(spec, checks)
+    return Report(name or getattr(fn, "__name__", "loss"), results,
+                  time.perf_counter() - start)  # fmt: skip
 
 
 # The checks whose outcome depends on a hyperparameter's math run under every option set
@@ -594,30 +977,66 @@ def check_loss(
 PER_OPTION_CHECKS = ("value", "gradient", "finite_differences")
 
 
+def _entry_spec(entry: Entry, checks: Sequence[str], seed: int) -> _Spec:
+    cases = []
+    for i, opts in enumerate(entry.options):
+        mine = tuple(c for c in checks if i == 0 or c in PER_OPTION_CHECKS)
+        if not mine:
+            continue
+        # Options may change the input domain, so each option set gets its own sample,
+        # drawn with x64 on whatever the caller's setting, so that `jaxloss verify` and
+        # the test suite check the same inputs (jax.random draws differ with x64).
+        with jax.enable_x64(True):
+            inputs = tuple(np.asarray(a) for a in entry.inputs(seed, **opts))
+        cases.append(_Case(inputs, dict(opts), mine, 2 if i == 0 else 1))
+    return _Spec(entry.fn, entry.reference, entry.argnums, tuple(cases), entry.kinks,
+                 entry.edge_cases, seed)  # fmt: skip
+
+
+def export_entry(
+    entry: Entry, platforms: Sequence[str], checks: Iterable[str] = CHECKS, *, seed: int = 0
+) -> CheckResult:
+    """Lowers and serialises every program that :func:`check_entry` compiles for ``entry``
+    (the loss, its gradient, vmap, hessian, every reduction, each dtype) for each of
+    ``platforms`` (``"cuda"``, ``"tpu"``, ``"rocm"``, ``"cpu"``) with :mod:`jax.export`,
+    without the hardware. Returns a ``CheckResult`` named ``"export"`` that fails with
+    the first program that does not lower or serialise, and why."""
+    from jax import export
+
+    checks = tuple(checks)
+    s = _entry_spec(entry, checks, seed)
+    count = 0
+    for check in checks:
+        for i, c in enumerate(s.cases):
+            if check not in c.checks or (check in _ONCE and i > 0):
+                continue
+            for p in _CHECKERS[check][0](s, i, c):
+                try:
+                    with jax.enable_x64(p.x64):
+                        exported = export.export(jax.jit(p.fn), platforms=tuple(platforms))
+                        exported(*p.inputs).serialize()
+                except Exception as e:
+                    what = f"{p.key[0]} ({_describe(c.options)})"
+                    return CheckResult("export", False, None,
+                                       f"{what} for {', '.join(platforms)}: "
+                                       f"{type(e).__name__}: {str(e).splitlines()[0]}")  # fmt: skip
+                count += 1
+    return CheckResult("export", True, None, f"{count} programs for {', '.join(platforms)}")
+
+
 def run_check(entry: Entry, check: str, *, seed: int = 0) -> CheckResult:
     """Runs one check on one catalogue entry: on inputs sampled for each option set for
     the checks of :data:`PER_OPTION_CHECKS`, for the first option set otherwise."""
-    # Options may change the input domain, so each option set gets its own sample.
-    results = []
-    settings = entry.options if check in PER_OPTION_CHECKS else entry.options[:1]
-    for i, opts in enumerate(settings):
-        # Sampled with x64 on whatever the caller's setting, so that `jaxloss verify` and
-        # the test suite check the same inputs (jax.random draws differ with x64).
-        with jax.enable_x64(True):
-            inputs = entry.inputs(seed, **opts)
-        spec = _Spec(entry.fn, entry.reference, inputs, entry.argnums, (opts,),
-                     entry.kinks, entry.edge_cases, seed, 2 if i == 0 else 1)  # fmt: skip
-        results.append(_run(spec, check))
-    failed = [r for r in results if not r.passed]
-    if failed:
-        return failed[0]
-    errors = [r.error for r in results if r.error is not None]
-    return CheckResult(check, True, max(errors) if errors else None)
+    return _verify(_entry_spec(entry, (check,), seed), (check,))[0]
 
 
 def check_entry(entry: Entry, checks: Iterable[str] = CHECKS, *, seed: int = 0) -> Report:
-    """All checks on one catalogue entry: what ``jaxloss verify NAME`` runs."""
-    return Report(entry.name, [run_check(entry, c, seed=seed) for c in checks])
+    """All checks on one catalogue entry, in one compiled program per precision: what
+    ``jaxloss verify NAME`` runs."""
+    checks = tuple(checks)
+    start = time.perf_counter()
+    results = _verify(_entry_spec(entry, checks, seed), checks)
+    return Report(entry.name, results, time.perf_counter() - start)
 
 
 def check_labels(labels: Any, num_classes: int, *, ignore_index: int | None = None) -> jax.Array:

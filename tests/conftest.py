@@ -2,10 +2,16 @@
 
 import os
 
-# Before JAX is imported anywhere: sharded code runs on 8 CPU devices.
-os.environ["XLA_FLAGS"] = (
-    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
-).strip()
+from jaxloss.testing import fast_compile_flags
+
+# Before JAX starts its CPU backend: sharded code runs on 8 CPU devices, and every program
+# compiles with the verification harness's fast-compile settings (the same arithmetic;
+# compilation is most of the suite's time). The harness's jit and fused_reduction checks
+# still compile with XLA's defaults.
+os.environ["XLA_FLAGS"] = " ".join(
+    [os.environ.get("XLA_FLAGS", ""), "--xla_force_host_platform_device_count=8",
+     fast_compile_flags()]
+).strip()  # fmt: skip
 
 import jax
 

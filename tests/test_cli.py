@@ -1,6 +1,7 @@
 """The jaxloss command."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -36,16 +37,80 @@ def test_verify_json_reports_each_loss(capsys):
 
 
 def test_verify_table(capsys):
-    assert main(["verify", "absolute_error", "--checks", "value,gradient"]) == 0
+    assert main(["verify", "squared_error", "--checks", "value,gradient,kinks,edge_cases"]) == 0
     out = capsys.readouterr().out
-    assert "absolute_error" in out and "passed" in out and "1 passed, 0 failed" in out
+    assert "squared_error" in out and "passed" in out and "1 loss ·" in out
+    assert re.search(r"^1 passed, 0 failed in \d+ s$", out, re.M), out
+    # squared_error documents an edge case but no kink: "none", not "ok".
+    row = next(line for line in out.splitlines() if line.startswith("squared_error"))
+    assert row.split()[-3:] == ["none", "ok", "passed"], row
+
+
+def test_verify_table_columns_line_up_with_long_names(capsys):
+    names = ["huber", "softmax_cross_entropy_with_integer_labels"]
+    assert main(["verify", *names, "--checks", "value", "--jobs", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("loss"))
+    rows = lines[header : header + 4]
+    ends = {len(line) for line in rows if not line.startswith("-")}
+    assert len(ends) == 1, rows
+
+
+def test_verify_in_parallel_processes_gives_the_same_reports(capsys):
+    args = ["verify", "huber", "pinball", "--json", "--checks", "value,kinks"]
+    assert main([*args, "--jobs", "2", "--no-cache"]) == 0
+    parallel = json.loads(capsys.readouterr().out)
+    assert main([*args, "--jobs", "1", "--no-cache"]) == 0
+    serial = json.loads(capsys.readouterr().out)
+    assert parallel["jobs"] == 2 and serial["jobs"] == 1
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in serial["results"]]
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in parallel["results"]] == strip
+    assert all(r["seconds"] > 0 for r in parallel["results"])
+    assert re.fullmatch(r"2 passed, 0 failed in \d+ s", parallel["summary"])
+
+
+def test_verify_lowers_for_other_platforms(capsys):
+    assert main(["verify", "huber", "--checks", "value,gradient", "--platforms", "cuda,tpu",
+                 "--json"]) == 0  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    export = out["results"][0]["checks"]["export"]
+    assert export["passed"] and "cuda, tpu" in export["detail"], export
+    assert out["platforms"] == ["cuda", "tpu"]
+
+
+def test_verify_uses_the_persistent_cache(tmp_path, capsys):
+    cache = tmp_path / "xla"
+    assert main(["verify", "huber", "--checks", "value", "--cache", str(cache), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cache"] in (str(cache), jax_cache_dir())
+    if jax_cache_dir() == str(cache):
+        assert any(cache.iterdir())
+
+
+def jax_cache_dir():
+    import jax
+
+    return jax.config.jax_compilation_cache_dir
 
 
 def test_verify_rejects_unknown_names_and_checks(capsys):
     assert main(["verify", "hubert"]) == 2
-    assert "no loss named 'hubert'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no loss named 'hubert'; did you mean huber?" in err and "pinball" not in err
     assert main(["verify", "huber", "--checks", "value,speed"]) == 2
     assert "unknown check(s) speed" in capsys.readouterr().err
+    assert main(["verify", "--family", "contrastiv"]) == 2
+    assert "did you mean contrastive?" in capsys.readouterr().err
+
+
+def test_families_are_the_docs_sections_and_the_catalogue_families(capsys):
+    assert main(["list", "--json", "--family", "contrastive"]) == 0
+    rows = json.loads(capsys.readouterr().out)["losses"]
+    assert {r["name"] for r in rows} >= {"ntxent", "supervised_contrastive"}
+    assert all(r["section"] == "contrastive" for r in rows)
+    for spelling in ("large vocabulary", "large_vocabulary", "Large-Vocabulary"):
+        assert main(["list", "--json", "--family", spelling]) == 0
+        rows = json.loads(capsys.readouterr().out)["losses"]
+        assert "linear_softmax_cross_entropy" in {r["name"] for r in rows}
 
 
 def test_python_dash_m_runs_the_same_command():

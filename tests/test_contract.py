@@ -1,14 +1,23 @@
 """Contract tests: every catalogue entry through every check of the verification harness."""
 
+import functools
+
 import pytest
 
 from jaxloss import catalogue, testing
 
 
+@functools.cache
+def _report(name: str) -> testing.Report:
+    """All checks of one loss, run once (as `jaxloss verify NAME` runs them); conftest.py
+    keeps a loss's tests on one xdist worker."""
+    return testing.check_entry(catalogue.get(name))
+
+
 @pytest.mark.parametrize("check", testing.CHECKS)
 @pytest.mark.parametrize("name", catalogue.names())
 def test_contract(name, check):
-    result = testing.run_check(catalogue.get(name), check)
+    result = _report(name)[check]
     assert result.passed, f"{name} · {check}: {result.detail}"
 
 
