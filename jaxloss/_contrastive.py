@@ -349,6 +349,17 @@ def _pairs_bwd(kind, normalize, masked, eps, axis_name, res, g):
 _pairs.defvjp(_pairs_fwd, _pairs_bwd)
 
 
+def _masked_temperature(tau: jax.Array, mask: jax.Array | None) -> jax.Array:
+    """``tau`` with 1 for the problems whose examples are all excluded (a NaN or zero
+    temperature there would reach the rule's arithmetic and give a NaN gradient, however
+    the losses are masked afterwards): such a problem's temperature gets exactly zero
+    gradient. Under ``axis_name`` "all" means this device's examples, the only rows
+    its temperature scales."""
+    if mask is None:
+        return tau
+    return jnp.where(jnp.any(mask, axis=-1), tau, jnp.ones((), tau.dtype))
+
+
 def _pairs_call(
     fn, core, embeddings, labels, temperature, *, kind, normalize, axis_name, weights, where,
     reduction,
@@ -366,7 +377,7 @@ def _pairs_call(
     z = exclude(z.astype(dtype), mask, 0.0, axes=(-1,))
     y = exclude(y, mask, 0)
     v = jnp.ones(y.shape, bool) if mask is None else mask
-    tau = jnp.broadcast_to(tau.astype(dtype), lead)
+    tau = _masked_temperature(jnp.broadcast_to(tau.astype(dtype), lead), mask)
     statics = (kind, normalize, mask is not None, _eps(dtype), axis_name)
     losses = _batched(core, [z, y, tau, v], len(lead), statics)
     counts = None
@@ -625,7 +636,7 @@ def _info_nce_call(
     q = exclude(q.astype(dtype), mask, 0.0, axes=(-1,))
     k = exclude(k.astype(dtype), mask, 0.0, axes=(-1,))
     v = jnp.ones(q.shape[:-1], bool) if mask is None else mask
-    tau = jnp.broadcast_to(tau.astype(dtype), lead)
+    tau = _masked_temperature(jnp.broadcast_to(tau.astype(dtype), lead), mask)
     statics = (symmetric, normalize, mask is not None, _eps(dtype), axis_name)
     losses = _batched(core, [q, k, tau, v], len(lead), statics)
     out = _finish(fn, losses, weights=weights, mask=mask, reduction=reduction, axis_name=axis_name)

@@ -72,6 +72,31 @@ def test_everything_masked_gives_zero_mean_and_zero_gradient():
         assert float(value) == 0 and np.all(np.asarray(grad) == 0)
 
 
+@pytest.mark.parametrize("bad", [math.nan, 0.0])
+@pytest.mark.parametrize("name", ["ntxent", "supervised_contrastive", "info_nce"])
+def test_masked_problem_temperature_gets_zero_gradient_and_hvp(name, bad):
+    # A learnt temperature gone NaN or 0 in a problem whose examples are all excluded:
+    # the other problem's loss and every derivative stay finite, the bad one's are 0.
+    z = jnp.asarray(_rng(3).normal(size=(2, 4, 3)), jnp.float32)
+    y = jnp.asarray([[0, 0, 1, 1]] * 2, jnp.int32)
+    keep = jnp.asarray([[False] * 4, [True] * 4])
+
+    def mean(z, tau):
+        if name == "info_nce":
+            return jaxloss.info_nce(z, z[:, ::-1], tau, where=keep, reduction="mean")
+        return getattr(jaxloss, name)(z, y, tau, where=keep, reduction="mean")
+
+    tau = jnp.asarray([bad, 0.5], jnp.float32)
+    grad = jax.grad(mean, argnums=(0, 1))
+    t = (jnp.asarray(_rng(4).normal(size=z.shape), jnp.float32), jnp.ones(2, jnp.float32))
+    (gz, gt), (hz, ht) = jax.jvp(grad, (z, tau), t)
+    assert np.isfinite(float(mean(z, tau)))
+    for x in (gz, gt, hz, ht):
+        assert np.all(np.isfinite(np.asarray(x)))
+    assert gt[0] == 0 and ht[0] == 0
+    assert np.all(np.asarray(gz[0]) == 0) and np.all(np.asarray(hz[0]) == 0)
+
+
 # --- documented conventions
 
 
