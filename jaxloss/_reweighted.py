@@ -72,9 +72,13 @@ def _power(q, gamma, exponent=None):
     """
     if gamma.is_integer() and gamma <= 8:
         return jax.lax.integer_pow(q, int(gamma))
-    if gamma == 0.5:
-        return jnp.sqrt(q)
-    return jnp.exp((gamma if exponent is None else exponent) * jnp.log(q))
+    if exponent is None:
+        return jnp.sqrt(q) if gamma == 0.5 else jnp.exp(gamma * jnp.log(q))
+    # In a backward rule, which jax.hessian differentiates: at q = 0 (a confident class)
+    # the derivative q'/(2 sqrt q) or q'/q would be 0/0 even where q' = 0, so q is
+    # floored at 16x the smallest normal number (a power below 1e-18 in float32).
+    q = jnp.maximum(q, 16 * jnp.finfo(q.dtype).tiny)
+    return jnp.sqrt(q) if gamma == 0.5 else jnp.exp(exponent * jnp.log(q))
 
 
 def _sum_to(x, shape):
@@ -112,17 +116,19 @@ def _softmax_focal(x, y, a, axis, gamma):
     return _softmax_focal_fwd(x, y, a, axis, gamma)[0]
 
 
-def _focal_slope(t, p, logp, q, gamma, tiny, lowest, gam):
+def _focal_slope(t, p, logp, q, gamma, floor, lowest, gam):
     """``v_c = p_c ∂ℓ/∂p_c = t_c (γ p_c log p_c / (1 - p_c) - 1)`` with ``t = α y (1-p)^γ``.
 
-    ``γ p log p / (1 - p) → -γ`` as ``p → 1``, where ``t = 0``: the quotient's
-    denominator is floored at the smallest normal number (it is 0 only when ``log p``
-    is within an ulp of 0, so the quotient stays finite and ``t = 0`` zeroes it), and
-    ``log p = -inf`` is floored at the lowest float (``p = 0`` zeroes it).
+    ``γ p log p / (1 - p) → -γ`` as ``p → 1``, where ``t = (1-p)^γ → 0``: the quotient's
+    denominator is floored at ``floor``, the square root of the smallest normal number
+    (times 4), so that the derivative jax.hessian takes, which divides by its square,
+    does not overflow; below it (``1 - p < 1e-19`` in float32) the ratio tends to 0
+    instead of -1, on a ``t`` below ``floor^γ``. ``log p = -inf`` is floored at the
+    lowest float (``p = 0`` zeroes it).
     """
     if gamma == 0.0:
         return -t
-    r = p * jnp.maximum(logp, lowest) / jnp.maximum(q, tiny)
+    r = p * jnp.maximum(logp, lowest) / jnp.maximum(q, floor)
     return t * (gam * r - 1)
 
 
@@ -136,14 +142,15 @@ def _softmax_focal_fwd(x, y, a, axis, gamma):
 
 def _softmax_focal_bwd(axis, gamma, res, g):
     fi = jnp.finfo(res[0].dtype)
-    (x, y, a, lse), (one, tiny, lowest, gam) = unshared(res, 1, fi.tiny, fi.min, gamma)
+    floor = 4 * float(np.sqrt(fi.tiny))
+    (x, y, a, lse), (one, floor, lowest, gam) = unshared(res, 1, floor, fi.min, gamma)
     g = jnp.expand_dims(g, axis)
     logp = x - lse
     p = jnp.exp(logp)
     q = one - p
     qg = one if gamma == 0.0 else _power(q, gamma, gam)
     t = a * y if gamma == 0.0 else a * y * qg
-    v = _focal_slope(t, p, logp, q, gamma, tiny, lowest, gam)
+    v = _focal_slope(t, p, logp, q, gamma, floor, lowest, gam)
     # The row sum is taken here, not saved by the forward: there it would share its
     # [N, C] intermediates with the loss's reduction, and XLA:CPU would write them
     # to fresh buffers (measured 3x slower); here it fuses with the gradient.

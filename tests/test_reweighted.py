@@ -405,7 +405,7 @@ def test_vmap_over_labels_and_logits():
         (lambda: jaxloss.softmax_focal(jnp.ones((2, 3)), jnp.ones((2, 3)), axis=2), ValueError,
          "softmax_focal: axis 2 is out of range for inputs with 2 dimensions"),
         (lambda: jaxloss.softmax_focal(jnp.ones(()), jnp.ones(())), ValueError,
-         "softmax_focal: axis -1 is out of range for inputs with 0 dimensions"),
+         "softmax_focal: logits must have a class axis, got a scalar"),
         (lambda: jaxloss.poly_cross_entropy(jnp.ones((2, 3)), jnp.ones((2, 3)),
                                             epsilon=float("nan")),
          ValueError, "poly_cross_entropy: epsilon must be finite"),
@@ -440,3 +440,23 @@ def test_traced_gamma_is_refused_with_advice():
     x, y = _soft(22, (2, 3))
     with pytest.raises(TypeError, match="softmax_focal: gamma must be a static Python number"):
         jax.jit(lambda x, y, g: jaxloss.softmax_focal(x, y, gamma=g))(x, y, 2.0)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.parametrize("gamma", [2.0, 0.5, 1.5])
+def test_softmax_focal_hessian_is_finite_at_a_confident_class(gamma, dtype):
+    # One logit far above the others: 1 - p underflows to 0, where the rule's ratio
+    # log p / (1 - p) and (1 - p)^γ once gave NaN second derivatives.
+    labels = jnp.asarray([[1.0, 0.0, 0.0, 0.0], [0.0, 0.5, 0.5, 0.0]], dtype)
+    for big in (50.0, 1e4, -1e4):
+        x = jnp.asarray([[0.3, -0.2, 0.1, 0.0], [1.0, 0.2, -0.5, 0.4]], dtype).at[:, 0].set(big)
+
+        def f(x):
+            return jaxloss.softmax_focal(x, labels, gamma=gamma, reduction="sum")
+
+        h = jax.hessian(f)(x)
+        assert np.all(np.isfinite(h)), (big, h)
+    x = jnp.asarray(np.random.default_rng(41).normal(size=(2, 4)) * 3, dtype)
+    h = jax.hessian(lambda x: jaxloss.softmax_focal(x, labels, gamma=gamma, reduction="sum"))(x)
+    r = jax.hessian(lambda x: reference.softmax_focal(x, labels, gamma=gamma, reduction="sum"))(x)
+    np.testing.assert_allclose(h, r, rtol=1e-4, atol=1e-5)
