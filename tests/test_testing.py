@@ -185,3 +185,53 @@ def test_check_labels_reports_out_of_range_labels():
         assert message in (err.get() or "")
     with pytest.raises(TypeError, match="integers"):
         testing.check_labels(jnp.array([0.5]), 3)
+
+
+def test_a_vmap_that_differs_from_the_loop_is_caught():
+    # A rule whose forward pass batches wrongly (doubled under vmap only): per-example
+    # calls, jit and gradients are all right, so only the vmap check can see it.
+    @jax.custom_batching.custom_vmap
+    def scaled(p):
+        return p
+
+    @scaled.def_vmap
+    def _(axis_size, in_batched, p):
+        return 2.0 * p, in_batched[0]
+
+    loss = make_loss(lambda p, t: (jnp.abs(scaled(p) - t), (p, t)), good_bwd)
+    report = run(loss, checks=["vmap", "value", "jit", "gradient"])
+    assert not report["vmap"].passed and "vmap against a loop" in report["vmap"].detail
+    assert report["value"].passed and report["jit"].passed and report["gradient"].passed
+
+
+def test_a_failure_names_the_argument_and_the_option_set_in_words():
+    # Right for predictions, wrong (doubled) for targets.
+    wrong_t = make_loss(good_fwd, lambda r, g: (jnp.sign(r[0] - r[1]) * g,
+                                                -2 * jnp.sign(r[0] - r[1]) * g))  # fmt: skip
+
+    def with_option(p, t, *, scale=1.0, **conventions):
+        return wrong_t(p, t, **conventions)
+
+    def reference_with_option(p, t, *, scale=1.0, **conventions):
+        return reference.absolute_error(p, t, **conventions)
+
+    report = testing.check_loss(with_option, reference_with_option, SAMPLE, argnums=(0, 1),
+                                options=[{"scale": 0.5}], checks=["gradient"])  # fmt: skip
+    detail = report["gradient"].detail
+    assert "gradient w.r.t. t" in detail and "scale=0.5" in detail, detail
+    assert "w.r.t. p" not in detail
+
+
+def test_checks_without_documented_points_say_none_given():
+    report = testing.check_loss(
+        jaxloss.huber, reference.huber, SAMPLE, checks=["kinks", "edge_cases"]
+    )
+    assert report.passed
+    assert [r.detail for r in report.results] == ["none given", "none given"]
+    assert "none given" in str(report)
+
+
+def test_export_lowers_every_checked_program_for_other_platforms():
+    result = testing.export_entry(catalogue.get("huber"), ["cuda", "tpu"])
+    assert result.passed and result.check == "export", result.detail
+    assert "cuda, tpu" in result.detail and int(result.detail.split()[0]) >= 10
