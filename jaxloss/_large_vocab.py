@@ -93,7 +93,9 @@ def _block(k, h, w, b, hyper):
     if b is not None:
         x = x + lax.dynamic_slice_in_dim(b, start, bs).astype(acc)[None, :]
     if cap:
-        x = cap * jnp.tanh(x / cap)
+        # ±c at an infinite logit, selected rather than computed: tanh's derivative there
+        # is 0 · inf in forward mode (a Hessian-vector product at an infinite input).
+        x = jnp.where(jnp.abs(x) < jnp.inf, cap * jnp.tanh(x / cap), jnp.sign(x) * cap)
     col = start + lax.iota(jnp.int32, bs)
     keep = col >= k * bs
     if vocab is not None:  # padded columns of a vocabulary shard
@@ -122,7 +124,9 @@ def _local_stats(h, w, b, y, tg, cw, hyper, smoothing, vary):
     def body(carry, k):
         m, s, xy, sx, cnt, extra = carry
         x, col, keep, start, _ = _block(k, h, w, b, hyper)
-        x = jnp.where(keep[None, :], x, -jnp.inf)
+        # A -inf logit is re-selected as the constant -inf: its tangent (h·dW with an
+        # infinite W) is then 0, not the inf that 0 · inf turns into NaN downstream.
+        x = jnp.where(keep[None, :] & (x != -jnp.inf), x, -jnp.inf)
         m_new = jnp.maximum(m, lax.stop_gradient(jnp.max(x, axis=1)))
         shift = jnp.where(m_new == -jnp.inf, 0, m_new)
         s = s * jnp.exp(m - shift) + jnp.sum(jnp.exp(x - shift[:, None]), axis=1)
@@ -153,24 +157,40 @@ def _local_stats(h, w, b, y, tg, cw, hyper, smoothing, vary):
     return m, s, xy, sx, cnt, extra
 
 
-def _local_grads(h, w, b, y, tg, cw, lse, coef, hyper, smoothing, vary):
+def _local_grads(h, w, b, y, tg, cw, live, lse, coef, hyper, smoothing, vary):
     """The local blocks' share of the gradient: dh (partial sum over these columns,
     float32), dW and db of these columns, and with probability targets ``tg`` or class
     weights ``cw`` their gradients. ``coef = (a, by, spread, gt)`` per token:
     ∂ℓ/∂x_k = a p_k − by·[k = y] (or by·w_k t_k) − spread·w_k [x_k finite];
     ∂ℓ/∂t_k = gt·w_k (lse − x_k); ∂ℓ/∂w_k = (gt·([k = y] or t_k) + spread·[finite])
-    (lse − x_k), summed over tokens (0 at a masked class)."""
+    (lse − x_k), summed over tokens (0 at a masked class).
+
+    Tokens outside ``live`` (excluded by ``where``/``ignore_index``; None: all live)
+    get ∂ℓ/∂x = 0 exactly, also where their logits are NaN (a NaN or infinite weight
+    times their zeroed hidden state). A class whose logit is -inf has ∂ℓ/∂x_k = 0 and
+    adds nothing to ∂ℓ/∂h, also where the weight entry that made it -inf is infinite
+    (the limit of p_k W_dk as W_dk → -inf is 0, where 0 · inf would be NaN); with a
+    soft-cap, a saturated logit of an infinite hidden state adds nothing to ∂ℓ/∂W."""
     bs, nb = _blocks(w.shape[1], hyper[2])
     hyper = (*hyper[:2], bs, *hyper[3:])
     offset, _, _, cap, acc = hyper
     a, by, spread, gt = coef
     ylocal = (y - offset)[:, None]
-    lse_safe = jnp.where(lse == -jnp.inf, 0, lse)[:, None]
+    dead = lse == -jnp.inf
+    if live is not None:
+        dead = dead | ~live
+    lse_safe = jnp.where(dead, 0, lse)[:, None]
+    # Only a soft-capped logit stays finite at an infinite hidden state; its ∂ℓ/∂x is
+    # then 0, and the weight's gradient h·∂ℓ/∂x must not be inf · 0.
+    hw = jnp.where(jnp.isfinite(h), h, 0) if cap else h
 
     def body(carry, k):
         dh, dw, db, dt, dcw = carry
         x, col, keep, start, wb = _block(k, h, w, b, hyper)
-        x = jnp.where(keep[None, :], x, -jnp.inf)
+        use = keep[None, :] & (x != -jnp.inf)
+        if live is not None:
+            use = use & live[:, None]
+        x = jnp.where(use, x, -jnp.inf)
         dx = a[:, None] * jnp.exp(x - lse_safe)
         cwb = None if cw is None else _slice(cw, start, bs, keep, acc)[None, :]
         if tg is None:
@@ -197,10 +217,12 @@ def _local_grads(h, w, b, y, tg, cw, lse, coef, hyper, smoothing, vary):
                 dcw = lax.dynamic_update_slice_in_dim(dcw, old + dcwb.astype(dcw.dtype), start, 0)
         if cap:
             # d/dx of c·tanh(x/c) is 1 − (x'/c)² with x' the capped logit.
-            dx = dx * (1 - jnp.square(jnp.where(keep[None, :], x, 0) / cap))
+            dx = dx * (1 - jnp.square(jnp.where(use, x, 0) / cap))
         dxo = dx.astype(h.dtype)
+        # An infinite weight entry only meets a -inf logit of a live token (dx = 0).
+        wb = jnp.where(jnp.isfinite(wb), wb, 0)
         dh = dh + lax.dot_general(dxo, wb, (((1,), (1,)), ((), ())), preferred_element_type=acc)
-        dwb = lax.dot_general(h, dxo, (((0,), (0,)), ((), ())), preferred_element_type=acc)
+        dwb = lax.dot_general(hw, dxo, (((0,), (0,)), ((), ())), preferred_element_type=acc)
         # Columns outside `keep` have dx = 0, so adding (rather than writing) keeps the
         # columns of the last, overlapping block that an earlier block wrote.
         old = lax.dynamic_slice_in_dim(dw, start, bs, axis=1)
@@ -283,9 +305,9 @@ def _no_vary(tree):
 # --- linear_softmax_cross_entropy: one device
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(6, 7, 8, 9))
-def _lsce(h, w, b, y, tg, cw, bs, cap, smoothing, z_loss):
-    return _lsce_fwd(h, w, b, y, tg, cw, bs, cap, smoothing, z_loss)[0]
+@functools.partial(jax.custom_vjp, nondiff_argnums=(7, 8, 9, 10))
+def _lsce(h, w, b, y, tg, cw, live, bs, cap, smoothing, z_loss):
+    return _lsce_fwd(h, w, b, y, tg, cw, live, bs, cap, smoothing, z_loss)[0]
 
 
 def _labels_of(y, tg, cw, vocab):
@@ -298,7 +320,7 @@ def _labels_of(y, tg, cw, vocab):
     return valid, y32, None if cw is None else cw.astype(jnp.result_type(cw, 1.0))[y32]
 
 
-def _lsce_fwd(h, w, b, y, tg, cw, bs, cap, smoothing, z_loss):
+def _lsce_fwd(h, w, b, y, tg, cw, live, bs, cap, smoothing, z_loss):
     acc = compute_dtype(h, w)
     vocab = w.shape[1]
     valid, y32, wy = _labels_of(y, tg, cw, vocab)
@@ -308,11 +330,11 @@ def _lsce_fwd(h, w, b, y, tg, cw, bs, cap, smoothing, z_loss):
              "weighted": cw is not None}  # fmt: skip
     loss, lse = _finish(m, s, xy, sx, cnt, valid, smoothing, z_loss, extra, **kinds)
     saved = cnt if smoothing else None
-    return (loss, lse), (h, w, b, y, tg, cw, lse, saved, extra)
+    return (loss, lse), (h, w, b, y, tg, cw, live, lse, saved, extra)
 
 
 def _lsce_bwd(bs, cap, smoothing, z_loss, res, cots):
-    h, w, b, y, tg, cw, lse, cnt, extra = res
+    h, w, b, y, tg, cw, live, lse, cnt, extra = res
     (h, w, lse), () = unshared((h, w, lse))
     g, g_lse = cots
     acc = compute_dtype(h, w)
@@ -322,9 +344,9 @@ def _lsce_bwd(bs, cap, smoothing, z_loss, res, cots):
              "weighted": cw is not None}  # fmt: skip
     coef = _coefficients(g.astype(acc), g_lse.astype(acc), lse, valid, cnt, smoothing, z_loss,
                          extra, **kinds)  # fmt: skip
-    dh, dw, db, dt, dcw = _local_grads(h, w, b, y32, tg, cw, lse, coef, (0, None, bs, cap, acc),
-                                       smoothing, _no_vary)  # fmt: skip
-    return dh.astype(h.dtype), dw, db, None, dt, dcw
+    dh, dw, db, dt, dcw = _local_grads(h, w, b, y32, tg, cw, live, lse, coef,
+                                       (0, None, bs, cap, acc), smoothing, _no_vary)  # fmt: skip
+    return dh.astype(h.dtype), dw, db, None, dt, dcw, None
 
 
 _lsce.defvjp(_lsce_fwd, _lsce_bwd)
@@ -454,6 +476,10 @@ def _linear_call(fn, core, hidden, weight, labels, *, bias, block_size, ignore_i
         ys = jnp.zeros(loss_shape, jnp.int32)
     else:
         ys = exclude(y, mask, 0)
+    if mask is not None:
+        # The kernels give the excluded tokens exactly zero gradient, also through the
+        # shared weight where their logits are NaN (0 · a NaN weight).
+        extra["live"] = jnp.broadcast_to(mask, loss_shape)
     losses, lse = _batched(core, hs, w, b, ys, loss_shape, (bs, cap, smoothing, z), extra)
     if "cw" in extra and not soft:
         # PyTorch's normalisation: the mean divides by the summed class weights of the
@@ -473,40 +499,50 @@ def _linear_call(fn, core, hidden, weight, labels, *, bias, block_size, ignore_i
 def _batched(core, h, w, b, y, loss_shape, hyper, extra):
     """``core`` on flat tokens; weights with batch axes run one core per weight (vmap).
     ``h`` is [*loss_shape, D] here; ``extra`` holds the keywords ``tg`` (probability
-    targets [*loss_shape, V]) and ``cw`` (class weights [V]) when given."""
+    targets [*loss_shape, V]), ``cw`` (class weights [V]) and ``live`` (the tokens not
+    excluded, [*loss_shape]) when given. Sizes are explicit, never -1: a batch may
+    have no tokens."""
     d = h.shape[-1]
-    tg, cw = extra.get("tg"), extra.get("cw")
+    tg, cw, live = extra.get("tg"), extra.get("cw"), extra.get("live")
     if w.ndim == 2:
+        t = math.prod(loss_shape)
         if tg is not None:
-            extra = {**extra, "tg": tg.reshape(-1, tg.shape[-1])}
-        loss, lse = core(h.reshape(-1, d), w, b, y.reshape(-1), *hyper, **extra)
+            extra = {**extra, "tg": tg.reshape(t, tg.shape[-1])}
+        if live is not None:
+            extra = {**extra, "live": live.reshape(t)}
+        loss, lse = core(h.reshape(t, d), w, b, y.reshape(t), *hyper, **extra)
         return loss.reshape(loss_shape), lse.reshape(loss_shape)
     # Batched weights [..., D, V]: jnp.matmul's rules; a 1-D hidden is one token per weight.
     if len(loss_shape) == w.ndim - 2:
         h, y = h[..., None, :], y[..., None]
         tg = None if tg is None else tg[..., None, :]
+        live = None if live is None else live[..., None]
     batch, n, v = h.shape[:-2], h.shape[-2], w.shape[-1]
-    hb = h.reshape((-1, n, d))
-    wb = jnp.broadcast_to(w, (*batch, d, v)).reshape((-1, d, v))
-    yb = y.reshape((-1, n))
-    bb = None if b is None else jnp.broadcast_to(b, (*batch, v)).reshape((-1, v))
-    tb = None if tg is None else tg.reshape((-1, n, v))
+    nw = math.prod(batch)
+    hb = h.reshape((nw, n, d))
+    wb = jnp.broadcast_to(w, (*batch, d, v)).reshape((nw, d, v))
+    yb = y.reshape((nw, n))
+    bb = None if b is None else jnp.broadcast_to(b, (*batch, v)).reshape((nw, v))
+    tb = None if tg is None else tg.reshape((nw, n, v))
+    lb = None if live is None else live.reshape((nw, n))
 
-    def one(h_, w_, b_, y_, t_):
+    def one(h_, w_, b_, y_, t_, l_):
         kw = {} if cw is None else {"cw": cw}
         if t_ is not None:
             kw["tg"] = t_
+        if l_ is not None:
+            kw["live"] = l_
         return core(h_, w_, b_, y_, *hyper, **kw)
 
-    loss, lse = jax.vmap(one)(hb, wb, bb, yb, tb)
+    loss, lse = jax.vmap(one)(hb, wb, bb, yb, tb, lb)
     return loss.reshape(loss_shape), lse.reshape(loss_shape)
 
 
-def _lsce_core(h, w, b, y, bs, cap, smoothing, z, *, tg=None, cw=None):
-    return _lsce_jit(h, w, b, y, tg, cw, bs, cap, smoothing, z)
+def _lsce_core(h, w, b, y, bs, cap, smoothing, z, *, tg=None, cw=None, live=None):
+    return _lsce_jit(h, w, b, y, tg, cw, live, bs, cap, smoothing, z)
 
 
-_lsce_jit = jax.jit(_lsce, static_argnums=(6, 7, 8, 9))
+_lsce_jit = jax.jit(_lsce, static_argnums=(7, 8, 9, 10))
 
 
 def linear_softmax_cross_entropy(
@@ -697,9 +733,9 @@ def _varying(axis_name, *inputs):
     return cast
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6, 7, 8, 9))
-def _vp(h, w, b, y, axis_name, vocab, bs, cap, smoothing, z_loss):
-    return _vp_fwd(h, w, b, y, axis_name, vocab, bs, cap, smoothing, z_loss)[0]
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7, 8, 9, 10))
+def _vp(h, w, b, y, live, axis_name, vocab, bs, cap, smoothing, z_loss):
+    return _vp_fwd(h, w, b, y, live, axis_name, vocab, bs, cap, smoothing, z_loss)[0]
 
 
 def _vp_hyper(h, w, axis_name, vocab, bs, cap):
@@ -708,7 +744,7 @@ def _vp_hyper(h, w, axis_name, vocab, bs, cap):
     return (offset, vocab, bs, cap, acc)
 
 
-def _vp_fwd(h, w, b, y, axis_name, vocab, bs, cap, smoothing, z_loss):
+def _vp_fwd(h, w, b, y, live, axis_name, vocab, bs, cap, smoothing, z_loss):
     hyper = _vp_hyper(h, w, axis_name, vocab, bs, cap)
     valid = (y >= 0) & (y < vocab)
     y32 = jnp.where(valid, y, 0).astype(jnp.int32)
@@ -726,11 +762,11 @@ def _vp_fwd(h, w, b, y, axis_name, vocab, bs, cap, smoothing, z_loss):
     else:
         sx = cnt = jnp.zeros_like(s)
     loss, lse = _finish(gm, s, xy, sx, cnt, valid, smoothing, z_loss)
-    return (loss, lse), (h, w, b, y, lse, cnt if smoothing else None)
+    return (loss, lse), (h, w, b, y, live, lse, cnt if smoothing else None)
 
 
 def _vp_bwd(axis_name, vocab, bs, cap, smoothing, z_loss, res, cots):
-    h, w, b, y, lse, cnt = res
+    h, w, b, y, live, lse, cnt = res
     vmas = [_vma(x) for x in (h, w, b) if x is not None]  # before the barrier merges them
     (h, w, lse), () = unshared((h, w, lse))
     g, g_lse = cots
@@ -740,13 +776,14 @@ def _vp_bwd(axis_name, vocab, bs, cap, smoothing, z_loss, res, cots):
     y32 = jnp.where(valid, y, 0).astype(jnp.int32)
     coef = _coefficients(g.astype(acc), g_lse.astype(acc), lse, valid, cnt, smoothing, z_loss)
     vary = _varying(axis_name, h, w, b, y, g, g_lse)
-    dh, dw, db, _, _ = _local_grads(h, w, b, y32, None, None, lse, coef, hyper, smoothing, vary)
+    dh, dw, db, _, _ = _local_grads(h, w, b, y32, None, None, live, lse, coef, hyper, smoothing,
+                                    vary)  # fmt: skip
     # The only communication of the backward pass: the hidden gradient's sum over the
     # vocabulary shards. The weight (and bias) gradient stays on its shard; it is summed
     # only over mesh axes that split the tokens but not the weight (a "data" axis), as
     # the transpose of the weight's implicit broadcast would be.
     dh = _sum_to(dh, vmas[0]).astype(h.dtype)
-    return dh, _sum_to(dw, vmas[1]), None if b is None else _sum_to(db, vmas[2]), None
+    return dh, _sum_to(dw, vmas[1]), None if b is None else _sum_to(db, vmas[2]), None, None
 
 
 def _sum_to(ct, vma):
@@ -766,10 +803,10 @@ def _manual_axes() -> frozenset:
 def _vp_local(axis_name, vocab_size):
     """The core inside a shard_map where ``axis_name`` is bound (local weight shard)."""
 
-    def core(h, w, b, y, bs, cap, smoothing, z):
+    def core(h, w, b, y, bs, cap, smoothing, z, *, live=None):
         shards = lax.axis_size(axis_name)
         vocab = w.shape[1] * shards if vocab_size is None else vocab_size
-        return _vp(h, w, b, y, axis_name, vocab, bs, cap, smoothing, z)
+        return _vp(h, w, b, y, live, axis_name, vocab, bs, cap, smoothing, z)
 
     return core
 
@@ -780,7 +817,7 @@ def _vp_global(axis_name, mesh):
     local core under ``jax.shard_map``, weight split along V, tokens replicated. Jitted
     once per (axis, mesh, configuration), like the one-device core."""
 
-    def core(h, w, b, y, bs, cap, smoothing, z):
+    def core(h, w, b, y, live, bs, cap, smoothing, z):
         shards = mesh.shape[axis_name]
         vocab = w.shape[1]
         local = -(-vocab // shards)
@@ -791,16 +828,24 @@ def _vp_global(axis_name, mesh):
         bs = min(bs, local)
         inner = _vp_local(axis_name, vocab)
 
-        def body(h, w, b, y):
-            return inner(h, w, b, y, bs, cap, smoothing, z)
+        def body(h, w, b, y, live):
+            return inner(h, w, b, y, bs, cap, smoothing, z, live=live)
 
-        specs = (P(), P(None, axis_name), None if b is None else P(axis_name), P())
-        h, w, b, y = (x if x is None else lax.with_sharding_constraint(x, NamedSharding(mesh, s))
-                      for x, s in zip((h, w, b, y), specs, strict=True))  # fmt: skip
+        specs = (P(), P(None, axis_name), None if b is None else P(axis_name), P(),
+                 None if live is None else P())  # fmt: skip
+        h, w, b, y, live = (
+            x if x is None else lax.with_sharding_constraint(x, NamedSharding(mesh, s))
+            for x, s in zip((h, w, b, y, live), specs, strict=True)
+        )
         return jax.shard_map(body, mesh=mesh, in_specs=specs, out_specs=(P(), P()),
-                             axis_names=frozenset({axis_name}))(h, w, b, y)  # fmt: skip
+                             axis_names=frozenset({axis_name}))(h, w, b, y, live)  # fmt: skip
 
-    return jax.jit(core, static_argnums=(4, 5, 6, 7))
+    jitted = jax.jit(core, static_argnums=(5, 6, 7, 8))
+
+    def call(h, w, b, y, bs, cap, smoothing, z, *, live=None):
+        return jitted(h, w, b, y, live, bs, cap, smoothing, z)
+
+    return call
 
 
 def _auto_mesh(fn, axis_name, mesh):

@@ -16,9 +16,10 @@ from ._reduce import compute_dtype
 __all__ = ["linear_softmax_cross_entropy", "vocab_parallel_softmax_cross_entropy"]
 
 
-def _naive(h, w, b, y, bs, cap, smoothing, z_loss, *, tg=None, cw=None):
-    """Per-token loss and lse of ``h [T, D] @ w [D, V] + b`` (``bs`` is unused), against
-    integer labels ``y`` or probability targets ``tg``, with class weights ``cw``."""
+def _naive(h, w, b, y, bs, cap, smoothing, z_loss, *, tg=None, cw=None, live=None):
+    """Per-token loss and lse of ``h [T, D] @ w [D, V] + b`` (``bs`` and ``live``, the
+    kernels' token mask, are unused), against integer labels ``y`` or probability
+    targets ``tg``, with class weights ``cw``."""
     acc = compute_dtype(h, w)
     x = jnp.matmul(h, w, preferred_element_type=acc)
     if b is not None:
@@ -61,7 +62,7 @@ def linear_softmax_cross_entropy(
 def _gathered(axis_name, vocab_size):
     """Inside a shard_map: all-gather the weight shards, then the whole logits."""
 
-    def core(h, w, b, y, bs, cap, smoothing, z):
+    def core(h, w, b, y, bs, cap, smoothing, z, *, live=None):
         w = lax.all_gather(w, axis_name, axis=1, tiled=True)
         b = None if b is None else lax.all_gather(b, axis_name, axis=0, tiled=True)
         if vocab_size is not None:

@@ -398,3 +398,121 @@ def test_probability_target_and_class_weight_errors():
         LSCE(h, w, y, class_weights=jnp.ones(V - 1))
     with pytest.raises(TypeError, match="vocab_parallel_softmax_cross_entropy: labels of shape"):
         jaxloss.vocab_parallel_softmax_cross_entropy(h, w, _soft_targets(1))
+
+
+# --- adversarial inputs: infinite and NaN weights, infinite hidden states
+
+
+def _value_grad_hvp(f, *args):
+    """Value, gradient and Hessian-vector product (forward over reverse, unit tangents)
+    of the scalar ``f`` with respect to every argument."""
+    argnums = tuple(range(len(args)))
+    vg = jax.value_and_grad(f, argnums)
+    (value, grads), (_, hvp) = jax.jvp(vg, args, tuple(jnp.ones_like(a) for a in args))
+    return value, grads, hvp
+
+
+def _all_finite(tree):
+    return all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(tree))
+
+
+@pytest.mark.parametrize("opts", [{}, {"label_smoothing": 0.1, "z_loss": 1e-3}], ids=str)
+def test_minus_inf_weight_entry_is_a_class_mask_with_finite_derivatives(opts):
+    """W[0, 0] = -inf with h[:, 0] > 0 makes class 0's logit -inf for every token: the
+    loss is that of the other classes, and the hidden gradient must not be
+    p_0 · W[0, 0] = 0 · -inf (it was NaN in its first column)."""
+    h, w, _, y, _ = _inputs(11)
+    h = h.at[:, 0].set(jnp.abs(h[:, 0]) + 0.1)
+    y = jnp.where(y == 0, 1, y)
+    w_inf = w.at[0, 0].set(-jnp.inf)
+
+    def ours(h, w):
+        return LSCE(h, w, y, block_size=8, reduction="mean", **opts)
+
+    def without_class_0(h, w):
+        return LSCE(h, w[:, 1:], y - 1, block_size=8, reduction="mean", **opts)
+
+    value, (gh, gw), hvp = jax.jit(functools.partial(_value_grad_hvp, ours))(h, w_inf)
+    want, (gh2, gw2) = jax.jit(jax.value_and_grad(without_class_0, (0, 1)))(h, w)
+    _close((value, gh, gw[:, 1:]), (want, gh2, gw2[:, 1:]))
+    assert bool(jnp.all(gw[:, 0] == 0))
+    assert _all_finite(hvp)
+
+
+def test_excluded_tokens_with_nan_logits_add_nothing_to_the_shared_weight():
+    """Excluded tokens have their hidden state zeroed, but 0 · an infinite weight entry
+    is a NaN logit: their share of the weight gradient must still be exactly 0. W[0, 0]
+    = -inf is a class mask for the tokens with h[:, 0] > 0 and +inf (a NaN loss) for
+    the others, which are excluded; the result equals the loss on the kept tokens."""
+    h, w, _, y, _ = _inputs(12)
+    h = h.at[:, 0].set(jnp.where(jnp.arange(T) % 3 == 0, -1.0, 1.0) * (jnp.abs(h[:, 0]) + 0.1))
+    keep = h[:, 0] > 0
+    y = jnp.where(y == 0, 1, y)
+    w = w.at[0, 0].set(-jnp.inf)
+    kept = np.flatnonzero(np.asarray(keep))
+
+    def on_kept(h, w):
+        return LSCE(h[kept], w, y[kept], block_size=8, reduction="mean", label_smoothing=0.1)
+
+    want, (gh2, gw2) = jax.jit(jax.value_and_grad(on_kept, (0, 1)))(h, w)
+    for kw in ({"where": keep}, {"ignore_index": -100}):
+        labels = y if "where" in kw else jnp.where(keep, y, -100)
+
+        def ours(h, w, labels=labels, kw=kw):
+            return LSCE(h, w, labels, block_size=8, reduction="mean", label_smoothing=0.1, **kw)
+
+        value, (gh, gw), hvp = jax.jit(functools.partial(_value_grad_hvp, ours))(h, w)
+        _close((value, gh, gw), (want, gh2, gw2))
+        assert bool(jnp.all(gh[~keep] == 0)) and _all_finite(hvp)
+
+
+def test_nan_weight_of_an_excluded_problem_gives_it_zero_gradient():
+    """A batch of weights, one problem each: a NaN in problem 0's weight makes all its
+    tokens' logits NaN; with those tokens excluded, problem 0's weight gradient is
+    exactly 0 and the other problems' are untouched."""
+    h, w, _, y, _ = _inputs(13, t=12)
+    hs, ys = h.reshape(3, 4, D), y.reshape(3, 4)
+    ws = jnp.stack([w, 2 * w, -w])
+    keep = jnp.broadcast_to(jnp.arange(3)[:, None] > 0, (3, 4))
+
+    def f(hs, ws):
+        return LSCE(hs, ws, ys, where=keep, block_size=8, reduction="mean", logit_softcap=2.0)
+
+    bad = ws.at[0, 1, 2].set(jnp.nan)
+    value, (gh, gw), hvp = jax.jit(functools.partial(_value_grad_hvp, f))(hs, bad)
+    want, (gh2, gw2) = jax.jit(jax.value_and_grad(f, (0, 1)))(hs, ws)
+    _close((value, gh, gw[1:]), (want, gh2, gw2[1:]))
+    assert bool(jnp.all(gw[0] == 0)) and bool(jnp.all(gh[0] == 0)) and _all_finite(hvp)
+
+
+def test_soft_capped_infinite_hidden_state_has_finite_derivatives():
+    """With a soft-cap, an infinite hidden entry saturates every logit at ±c: a finite
+    loss whose logit derivatives are 0. The weight gradient must not be h · 0 = inf · 0,
+    nor the Hessian-vector product tanh' · inf."""
+    h, w, _, y, _ = _inputs(14)
+    h_inf = h.at[0, 0].set(jnp.inf)
+
+    def f(h, w, y=y):
+        return LSCE(h, w, y, block_size=8, reduction="sum", logit_softcap=2.0)
+
+    value, (gh, gw), hvp = jax.jit(functools.partial(_value_grad_hvp, f))(h_inf, w)
+    # The saturated token's loss is that of logits ±c; it adds nothing to the gradients.
+    want_value = f(h_inf.at[0, 0].set(1e300), w)
+    _, (gh2, gw2) = jax.value_and_grad(functools.partial(f, y=y[1:]), (0, 1))(h[1:], w)
+    _close((value, gh[1:], gw), (want_value, gh2, gw2))
+    assert bool(jnp.all(gh[0] == 0)) and _all_finite(hvp)
+
+
+def test_zero_tokens_with_a_batch_of_weights():
+    """Batched weights [3, D, V] with no tokens per problem (hidden [3, 0, D]): the
+    flattened batch size was computed with reshape(-1, 0), a modulo by zero."""
+    _, w, _, _, _ = _inputs(15)
+    h0, ws, y0 = jnp.zeros((3, 0, D)), jnp.stack([w, w, w]), jnp.zeros((3, 0), jnp.int32)
+    for kw in ({}, {"ignore_index": 2, "label_smoothing": 0.1}):
+        assert LSCE(h0, ws, y0, **kw).shape == (3, 0)
+        for reduction in ("sum", "mean"):
+            value, (gh, gw) = jax.value_and_grad(
+                lambda h, w, r=reduction, kw=kw: LSCE(h, w, y0, reduction=r, **kw), (0, 1)
+            )(h0, ws)
+            assert value == 0.0 and gh.shape == h0.shape and gw.shape == ws.shape
+            assert bool(jnp.all(gw == 0))

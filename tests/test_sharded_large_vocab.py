@@ -203,3 +203,45 @@ def test_zero_tokens_give_empty_none_and_zero_sum_and_mean():
             lambda h, w, r=reduction: VP(h, w, y0, reduction=r), (0, 1)
         )(h0, w)
         assert value == 0.0 and gh.shape == (0, D) and bool(jnp.all(gw == 0))
+
+
+def test_infinite_weight_entry_and_excluded_tokens_with_nan_logits():
+    """W[0, 0] = -inf masks class 0 for the tokens with h[:, 0] > 0 (their hidden
+    gradient must not be p_0 · -inf = NaN) and makes the others' loss NaN; those are
+    excluded, and their zeroed hidden state times -inf is a NaN logit that must add
+    nothing to the shard's weight gradient. Equal to the one-device loss on the kept
+    tokens, with a finite Hessian-vector product."""
+    h, w, _, y, _ = _inputs(13, seed=3)
+    h = h.at[:, 0].set(jnp.where(jnp.arange(T) % 3 == 0, -1.0, 1.0) * (jnp.abs(h[:, 0]) + 0.1))
+    keep = h[:, 0] > 0
+    kept = np.flatnonzero(np.asarray(keep))
+    y = jnp.where(y == 0, 1, y)
+    w = w.at[0, 0].set(-jnp.inf)
+    opts = {"block_size": 2, "label_smoothing": 0.1, "z_loss": 1e-2, "reduction": "mean"}
+
+    def ours(h, w):
+        return VP(h, w, jnp.where(keep, y, -100), ignore_index=-100, **opts)
+
+    @jax.jit
+    def run(h, w):
+        vg = jax.value_and_grad(ours, (0, 1))
+        (value, grads), (_, hvp) = jax.jvp(vg, (h, w), (jnp.ones_like(h), jnp.ones_like(w)))
+        want = jax.value_and_grad(lambda h, w: LSCE(h[kept], w, y[kept], **opts), (0, 1))(h, w)
+        return (value, grads), want, hvp
+
+    got, want, hvp = run(h, w)
+    _close(got, want)
+    assert bool(jnp.all(got[1][0][~keep] == 0))
+    assert all(bool(jnp.all(jnp.isfinite(x))) for x in hvp)
+
+
+def test_zero_tokens_with_a_batch_of_weights():
+    """hidden [3, 0, D] against weights [3, D, V]: no reshape(-1, 0) (a modulo by zero)."""
+    _, w, _, _, _ = _inputs(13)
+    h0, ws, y0 = jnp.zeros((3, 0, D)), jnp.stack([w, w, w]), jnp.zeros((3, 0), jnp.int32)
+    assert VP(h0, ws, y0).shape == (3, 0)
+    for reduction in ("sum", "mean"):
+        value, (gh, gw) = jax.value_and_grad(
+            lambda h, w, r=reduction: VP(h, w, y0, reduction=r, ignore_index=2), (0, 1)
+        )(h0, ws)
+        assert value == 0.0 and gh.shape == h0.shape and bool(jnp.all(gw == 0))
