@@ -875,6 +875,17 @@ def _vp_call(core_of, hidden, weight, labels, *, axis_name, mesh, vocab_size, **
     fn = "vocab_parallel_softmax_cross_entropy"
     if not isinstance(axis_name, str):
         raise TypeError(f"{fn}: axis_name must be a mesh axis name (a str), got {axis_name!r}")
+    for arg, x in (("hidden", hidden), ("weight", weight), ("labels", labels)):
+        symbolic = [d for d in jnp.shape(x) if not isinstance(d, int)]
+        if symbolic:
+            # XLA:CPU's shape refinement (jax 0.10.2) does not reach into the shard_map's
+            # body: the call of such an export fails or crashes the process.
+            raise ValueError(
+                f"{fn}: the token count must be static for the sharded loss, got the "
+                f"symbolic dimension {symbolic[0]} in {arg} {jnp.shape(x)}; export it with "
+                f"concrete token (batch) dimensions, or export "
+                f"linear_softmax_cross_entropy, which takes a symbolic token count"
+            )
     if axis_name in _manual_axes():
         if mesh is not None:
             raise ValueError(
@@ -996,8 +1007,9 @@ def vocab_parallel_softmax_cross_entropy(
       TypeError: as :func:`linear_softmax_cross_entropy`, or a bad ``axis_name``
         or ``mesh``.
       ValueError: as :func:`linear_softmax_cross_entropy`, ``axis_name`` not in
-        ``mesh``, ``mesh`` given inside a ``shard_map``, or ``vocab_size`` given
-        outside one.
+        ``mesh``, ``mesh`` given inside a ``shard_map``, ``vocab_size`` given
+        outside one, or a symbolic dimension (``jax.export``): the token count
+        must be static for the sharded loss.
 
     Example:
       >>> import jax, jax.numpy as jnp, jaxloss
