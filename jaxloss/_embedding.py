@@ -1215,12 +1215,20 @@ def _safe_sqrt(x: jax.Array) -> jax.Array:
 
 
 def _distance_matrix(e: jax.Array, metric: str) -> jax.Array:
-    """[B, B] distances from the Gram matrix; squared distances are clamped at 0."""
+    """[B, B] distances from the Gram matrix; squared distances are clamped at 0.
+
+    An embedding whose squared norm exceeds a quarter of the dtype's largest value (or
+    is infinite) would make ‖x‖² + ‖y‖² - 2x·y an ∞ - ∞ = NaN: its pairs are put at
+    infinite distance, what the squared difference gives (overflowing) except between
+    two such huge, nearby embeddings. Below that bound the Gram form cannot overflow.
+    """
     if metric == "cosine":
         n = e * _inv_norms(e)[:, None]
         return 1 - _mm(n, n)
     sq = jnp.sum(e * e, axis=-1)
+    far = sq > jnp.finfo(e.dtype).max / 4  # False for a NaN embedding: its pairs stay NaN
     d2 = jnp.maximum((sq[:, None] + sq[None, :]) - 2 * _mm(e, e), 0)
+    d2 = jnp.where(far[:, None] | far[None, :], jnp.inf, d2)
     return d2 if metric == "squared_euclidean" else _safe_sqrt(d2)
 
 
@@ -1520,8 +1528,11 @@ def _batch_all_hinge_parts(d, y, valid, pos, neg, margin):
     k, c = lax.fori_loop(0, jnp.max(size, initial=0), step, (zeros, zeros))
     dtype = d.dtype
     k, c = k.astype(dtype), c.astype(dtype)
-    s = jnp.sum(k * (d + margin) - c * d, axis=1)
-    return s, jnp.sum(k, axis=1), k - c
+    # k and c never share a pair; the select keeps an infinitely far negative (or a
+    # NaN pair in no active triplet) from adding 0 * inf = NaN.
+    kc = k - c
+    s = jnp.sum(jnp.where(kc != 0, kc * d, 0) + k * margin, axis=1)
+    return s, jnp.sum(k, axis=1), kc
 
 
 def _batch_all_soft_parts(d, y, valid, pos, neg, margin):

@@ -340,6 +340,32 @@ def test_batch_all_no_active_triplet_mean_is_zero_with_zero_gradient():
     assert float(v) == 0.0 and not np.any(np.asarray(g))
 
 
+@pytest.mark.parametrize("soft", [False, True])
+@pytest.mark.parametrize("metric", ["euclidean", "squared_euclidean"])
+@pytest.mark.parametrize("huge", [1e30, math.inf])
+def test_batch_all_one_huge_embedding_leaves_the_other_anchors_finite(huge, metric, soft):
+    # ‖x‖² overflows float32: the Gram form gave ∞ - ∞ = NaN, and a negative at infinite
+    # distance 0 · ∞ = NaN, for every anchor of the batch.
+    e = jnp.asarray([[huge, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, -1.0]], jnp.float32)
+    y = jnp.array([0, 0, 1, 1])
+    got = jaxloss.batch_all_triplet(e, y, metric=metric, soft=soft)
+    want = reference.batch_all_triplet(e, y, metric=metric, soft=soft)
+    np.testing.assert_allclose(got[2:], want[2:], rtol=1e-6)
+    assert np.all(np.isfinite(got[2:]))
+    assert float(got[1]) == math.inf  # its positive is infinitely far
+    # Without the huge embedding the rest has finite value, gradient and hvp.
+    where = jnp.array([False, True, True, True])
+
+    def mean(x):
+        return jaxloss.batch_all_triplet(x, y, metric=metric, soft=soft, where=where,
+                                         reduction="mean")  # fmt: skip
+
+    t = jnp.asarray(rng(1).normal(size=e.shape), jnp.float32)
+    (v, g), (_, h) = jax.jvp(jax.value_and_grad(mean), (e,), (t,))
+    assert np.isfinite(v) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))
+    np.testing.assert_array_equal(g[0], [0.0, 0.0])
+
+
 @pytest.mark.parametrize("name", ["batch_hard_triplet", "batch_all_triplet", "circle"])
 def test_where_removes_examples_from_the_batch(name):
     e, y = _batch(3)
