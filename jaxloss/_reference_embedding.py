@@ -169,7 +169,11 @@ def _batch_hard(e, y, valid, margin, soft, metric):
     has = jnp.any(pos, axis=1) & jnp.any(neg, axis=1)
     hardest_p = jnp.max(jnp.where(pos, d, -jnp.inf), axis=1)
     hardest_n = jnp.min(jnp.where(neg, d, jnp.inf), axis=1)
+    # A NaN distance makes the anchor NaN explicitly: XLA:CPU's vectorised max and min
+    # reductions drop NaN on some shapes (a vmapped stack of batches).
+    nan = jnp.any((pos | neg) & jnp.isnan(d), axis=1)
     z = margin + jnp.where(has, hardest_p, 0) - jnp.where(has, hardest_n, 0)
+    z = jnp.where(nan, jnp.nan, z)
     return jnp.where(has, jax.nn.softplus(z) if soft else jnp.maximum(z, 0), 0)
 
 

@@ -366,6 +366,30 @@ def test_batch_all_one_huge_embedding_leaves_the_other_anchors_finite(huge, metr
     np.testing.assert_array_equal(g[0], [0.0, 0.0])
 
 
+def test_batch_hard_nan_embedding_in_a_vmapped_stack_of_batches():
+    # On a vmapped stack of 20 x 6 batches, XLA:CPU's max and min reductions dropped the
+    # NaN distances: the reference gave finite losses for the batch holding a NaN
+    # embedding, so a mask derived from it kept that batch in, with a NaN gradient.
+    e = rng(0).normal(size=(20, 6, 8, 5)).astype(np.float32)
+    e[1, 0, 0, 0] = np.nan
+    y = jnp.asarray(rng(1).integers(0, 3, size=(6, 8)))
+    t = jnp.asarray(rng(2).normal(size=e.shape[1:]), jnp.float32)
+
+    def one(x):
+        where = jnp.isfinite(reference.batch_hard_triplet(x, y))
+
+        def mean(x):
+            return jaxloss.batch_hard_triplet(x, y, where=where, reduction="mean")
+
+        (v, g), (_, h) = jax.jvp(jax.value_and_grad(mean), (x,), (t,))
+        return where, v, g, h
+
+    where, v, g, h = jax.vmap(one)(e)
+    assert not np.any(where[1, 0]) and np.all(where[1, 1:]) and np.all(where[0])
+    assert np.all(np.isfinite(v)) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))
+    np.testing.assert_array_equal(g[1, 0], np.zeros((8, 5)))
+
+
 @pytest.mark.parametrize("name", ["batch_hard_triplet", "batch_all_triplet", "circle"])
 def test_where_removes_examples_from_the_batch(name):
     e, y = _batch(3)
