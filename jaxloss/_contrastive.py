@@ -908,7 +908,9 @@ def _aam_bwd(scale, margin, cosine_margin, easy_margin, num_classes, res, g):
     phi, dphi = _margin_phi(cy, cos_m, sin_m, th, mm, m3, margin, easy_margin, one)
     valid = (y >= 0) & (y < num_classes)
     gs = jnp.where(valid, g, 0) * s
-    z = jnp.where(hot, s * phi[..., None], s * c)
+    # A cosine of -inf (a masked class) is held at the lowest finite value: s is traced
+    # here, and the tangent of s·c took 0 · ∞ = NaN; exp gives p = 0 either way.
+    z = jnp.where(hot, s * phi[..., None], s * jnp.maximum(c, jnp.finfo(c.dtype).min))
     p = jnp.exp(z - lse[..., None])
     dc = gs[..., None] * jnp.where(hot, (p - 1) * dphi[..., None], p)
     return dc, None

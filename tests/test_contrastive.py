@@ -450,3 +450,19 @@ def test_hessian_is_finite_without_negatives_or_positives(name):
         h_ref = jax.hessian(lambda z, y=y: ref(z, y, 0.5, reduction="mean"))(z)
         assert np.all(np.isfinite(h))
         np.testing.assert_allclose(h, h_ref, atol=1e-12)
+
+
+def test_additive_angular_margin_hvp_is_finite_at_a_minus_inf_cosine():
+    # A masked class (cosine -inf) gave a NaN Hessian-vector product: 0 · ∞ in the
+    # backward's tangent. Its exact second derivative is 0 (its probability is 0).
+    c = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, (3, 5)), jnp.float32)
+    c = c.at[0, 0].set(-jnp.inf)
+    y = jnp.array([1, 0, 2])
+    t = jnp.asarray(np.random.default_rng(1).normal(size=c.shape), jnp.float32)
+
+    def mean(x):
+        return jaxloss.additive_angular_margin(x, y, reduction="mean")
+
+    (v, g), (_, h) = jax.jvp(jax.value_and_grad(mean), (c,), (t,))
+    assert np.isfinite(v) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))
+    assert float(g[0, 0]) == 0.0 and float(h[0, 0]) == 0.0
