@@ -652,37 +652,47 @@ def _reductions_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
     where[(0,) * len(shape)] = False
 
     def program(args, weights, where):
-        def both(**conv):
-            o = {**c.options, **conv}
-            return tuple(_value_and_vjp(f, args, s.argnums, o, s.seed)
-                         for f in (s.fn, s.reference))  # fmt: skip
+        def ours(a, **conv):
+            return _value_and_vjp(s.fn, a, s.argnums, {**c.options, **conv}, s.seed)
 
-        combos = [both(reduction=r, weights=weights if w else None, where=where if m else None)
-                  for r, w, m in _COMBINATIONS]  # fmt: skip
-        # Excluded entries: NaN inputs there change nothing and get exactly zero gradient.
-        nan_args = _with_nans(args, s.argnums, where)
-        nans = []
+        combos = [ours(args, reduction=r, weights=weights if w else None,
+                       where=where if m else None) for r, w, m in _COMBINATIONS]  # fmt: skip
+        # The reference defines the conventions: weights=None weighs every entry 1 and
+        # where=None keeps every entry. So its four (weights, where) settings of one
+        # reduction run as one compiled loop over explicit arrays.
+        ones, keep = jnp.ones_like(weights), jnp.ones_like(where)
+        expected = []
         for r in ("none", "mean", "sum"):
-            o = {**c.options, "reduction": r, "weights": weights, "where": where}
-            nans.append((_value_and_vjp(s.fn, args, s.argnums, o, s.seed),
-                         _value_and_vjp(s.fn, nan_args, s.argnums, o, s.seed)))  # fmt: skip
+            settings = (jnp.stack([ones, ones, weights, weights]),
+                        jnp.stack([keep, where, keep, where]))  # fmt: skip
+
+            def theirs(w, m, r=r):
+                o = {**c.options, "reduction": r, "weights": w, "where": m}
+                return _value_and_vjp(s.reference, args, s.argnums, o, s.seed)
+
+            looped = _loop(theirs, settings)
+            expected += [jax.tree.map(lambda x, k=k: x[k], looped) for k in range(4)]
+        # Excluded entries: NaN inputs there change nothing and get exactly zero gradient
+        # (against the combination with weights and where above).
+        nan_args = _with_nans(args, s.argnums, where)
+        nans = [ours(nan_args, reduction=r, weights=weights, where=where)
+                for r in ("none", "mean", "sum")]  # fmt: skip
         # Everything excluded: the mean is 0 with zero gradient, never NaN.
         none = jnp.zeros(shape, bool)
-        masked = [_value_and_vjp(s.fn, nan_args, s.argnums,
-                                 {**c.options, "reduction": "mean", "weights": w, "where": none},
-                                 s.seed) for w in (None, weights)]  # fmt: skip
-        return combos, nans, masked
+        masked = [ours(nan_args, reduction="mean", weights=w, where=none) for w in (None, weights)]
+        return combos, expected, nans, masked
 
     return [_Part(("reductions", i), True, program, (args, weights, where))]
 
 
 def _reductions_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
-    combos, nans, masked = _out(out, ("reductions", i))
+    combos, expected, nans, masked = _out(out, ("reductions", i))
     err = 0.0
-    for (r, w, m), (a, b) in zip(_COMBINATIONS, combos, strict=True):
+    for (r, w, m), a, b in zip(_COMBINATIONS, combos, expected, strict=True):
         err = max(err, _compare(f"reduction={r} weights={w} where={m}", a, b, jnp.float64))
-    for r, (clean, dirty) in zip(("none", "mean", "sum"), nans, strict=True):
-        err = max(err, _compare(f"NaN under where=False ({r})", dirty, clean, jnp.float64))
+    clean = [a for (r, w, m), a in zip(_COMBINATIONS, combos, strict=True) if w and m]
+    for r, dirty, ok in zip(("none", "mean", "sum"), nans, clean, strict=True):
+        err = max(err, _compare(f"NaN under where=False ({r})", dirty, ok, jnp.float64))
         _finite(f"gradient with NaN under where=False ({r})", dirty[1])
     for value, grads in masked:
         if float(value) != 0.0 or any(np.any(np.asarray(g) != 0) for g in grads):
