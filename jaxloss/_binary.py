@@ -176,8 +176,15 @@ def _binary_cross_entropy_bwd(res, g):
     # PyTorch's backward: (p - y) / max(p (1 - p), 1e-12), finite at p = 0 and 1.
     gp = g * (p - y) / jnp.maximum(p * (one - p), eps)
     # The derivative of the clamped value (PyTorch's is -logit(p), infinite at 0 and 1).
-    gy = g * (jnp.maximum(jnp.log1p(-p), floor) - jnp.maximum(jnp.log(p), floor))
+    gy = g * (_floored(jnp.log1p(-p), floor) - _floored(jnp.log(p), floor))
     return gp, gy
+
+
+def _floored(log_x, floor):
+    """``max(log_x, floor)`` whose derivative is 0 where the floor holds, also at
+    ``log_x = -inf``: ``maximum``'s derivative multiplies the log's infinite derivative
+    (``1/x`` at ``x = 0``) by 0, which is NaN, while a select drops it. NaN stays NaN."""
+    return jnp.where(log_x < floor, floor, log_x)
 
 
 _binary_cross_entropy.defvjp(_binary_cross_entropy_fwd, _binary_cross_entropy_bwd)
@@ -223,7 +230,8 @@ def binary_cross_entropy(
     ``-y/p + (1-y)/(1-p)`` wherever ``p(1 - p) >= 1e-12`` and stays finite at
     ``p = 0`` and ``p = 1`` (``-y · 1e12`` and ``(1 - y) · 1e12``; 0 where the label
     agrees). The gradient with respect to ``y`` is the derivative of the clamped
-    value, ±100 at ``p`` in {0, 1} (PyTorch's ``-logit(p)`` is infinite there).
+    value, ±100 at ``p`` in {0, 1} (PyTorch's ``-logit(p)`` is infinite there); a
+    clamped log is flat, so its derivative along ``p`` (in ``jax.hessian``) is 0.
 
     Args:
       probabilities: probabilities in [0, 1], any float dtype and shape.

@@ -54,6 +54,22 @@ def test_bce_clamps_each_log_at_minus_100_and_keeps_torch_gradient_at_boundaries
     np.testing.assert_array_equal(gy, [100, -100, 100, -100, 100, -100])
 
 
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_bce_hessian_is_exact_at_probability_0_and_1(dtype):
+    # The clamped logs are flat at p in {0, 1}: the derivative of ∂/∂y along p is 0 from
+    # the clamped log and -1/(1 - p) or -1/p from the other; PyTorch's ∂/∂p, (p - y) / 1e-12
+    # there, has derivatives 1e12 along p and -1e12 along y.
+    p, y = (jnp.asarray(a, dtype) for a in ([0.0, 1.0, 0.0, 1.0], [0.3, 0.3, 1.0, 0.0]))
+    both = jax.hessian(lambda a: jaxloss.binary_cross_entropy(a[0], a[1], reduction="sum"))(
+        jnp.stack([p, y])
+    )
+    assert np.isfinite(both).all()
+    np.testing.assert_array_equal(np.diagonal(both[1, :, 0, :]), [-1, -1, -1, -1])
+    np.testing.assert_array_equal(np.diagonal(both[1, :, 1, :]), [0, 0, 0, 0])
+    np.testing.assert_allclose(np.diagonal(both[0, :, 0, :]), [1e12] * 4, rtol=1e-6)
+    np.testing.assert_allclose(np.diagonal(both[0, :, 1, :]), [-1e12] * 4, rtol=1e-6)
+
+
 def test_bce_interior_gradient_is_the_textbook_one():
     p = jnp.asarray(rng(1).uniform(0.01, 0.99, 64))
     y = jnp.asarray(rng(2).uniform(0, 1, 64))
