@@ -970,7 +970,13 @@ def check_loss(
     """
     checks = tuple(checks)
     args = tuple(np.asarray(a) for a in sample_inputs)
-    cases = tuple(_Case(args, dict(o), checks) for o in (tuple(options) or ({},)))
+    # reductions and dtypes check conventions, not a hyperparameter's math: the first
+    # option set only (kinks and edge cases carry their own options).
+    first_only = ("reductions", "dtypes")
+    cases = tuple(
+        _Case(args, dict(o), checks if n == 0 else tuple(c for c in checks if c not in first_only))
+        for n, o in enumerate(tuple(options) or ({},))
+    )
     spec = _Spec(fn, reference, tuple(argnums), cases, tuple(kinks), tuple(edge_cases), seed)
     start = time.perf_counter()
     results = _verify(spec, checks)
