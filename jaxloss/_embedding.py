@@ -172,7 +172,10 @@ def _scaled_sums(a: jax.Array, b: jax.Array, lo: float | None = None, hi: float 
     one = jnp.ones_like(na2)
 
     def scaled():
-        ia, ib = (1 / _max_abs(x) for x in (a, b))
+        # The results are exact for any fixed scale m (a cosine is scale-invariant), so m
+        # is held constant: its own derivative, -1/m² per unit, overflows for tiny
+        # vectors (m ~ 1e-30) and turned the tangents of a Hessian-vector product NaN.
+        ia, ib = (1 / lax.stop_gradient(_max_abs(x)) for x in (a, b))
         sa, sb = a * ia[..., None], b * ib[..., None]
         return ia, ib, jnp.sum(sa * sa, axis=-1), jnp.sum(sb * sb, axis=-1), jnp.sum(sa * sb, -1)
 

@@ -80,6 +80,33 @@ def test_cosine_float32_range_is_scaled_like_linalg_norm(name, scale):
         np.testing.assert_allclose(np.asarray(x, np.float64) * scale, y, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["cosine_similarity", "cosine_distance"])
+def test_cosine_hvp_of_tiny_vectors_is_not_nan(name):
+    """Forward over reverse at entries ~1e-30 (the rescaled path): the derivative of the
+    scale 1/m overflowed and the Hessian-vector product was NaN. The second derivative
+    with respect to b is ~1e30 (finite); with respect to the tiny a it is ~1e60, beyond
+    float32, so there ±inf is right, matching float64 wherever float64 is in range."""
+    r = rng(11)
+    a, b, ta, tb = (r.normal(size=(4, 5)).astype(np.float32) for _ in range(4))
+    a = a * np.float32(1e-30)
+    fn = getattr(jaxloss, name)
+
+    def hvp(a, b, ta, tb):
+        vg = jax.value_and_grad(lambda x, y: fn(x, y, reduction="mean"), (0, 1))
+        return jax.jvp(vg, (a, b), (ta, tb))[1][1]
+
+    got = jax.jit(hvp)(a, b, ta, tb)
+    with jax.enable_x64(True):
+        want = jax.jit(hvp)(*(np.asarray(x, np.float64) for x in (a, b, ta, tb)))
+    want = [np.asarray(w) for w in want]
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-3)
+    assert np.all(np.isfinite(got[1]))
+    big = np.abs(want[0]) > np.finfo(np.float32).max
+    assert not np.any(np.isnan(got[0]))
+    np.testing.assert_array_equal(np.isinf(got[0]), big)
+    np.testing.assert_allclose(got[0][~big], want[0][~big], rtol=1e-3)
+
+
 def test_cosine_errors():
     with pytest.raises(ValueError, match="cosine_similarity: predictions and targets must have"):
         jaxloss.cosine_similarity(jnp.ones((2, 3)), jnp.ones((2, 4)))
