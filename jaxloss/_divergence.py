@@ -408,14 +408,23 @@ def generalized_kl_divergence(
 # --- js_divergence
 
 
-def _js_halves(a, b, log2):
-    """p (log p - log m) and q (log q - log m), m = (p + q) / 2; exactly 0 where p or q is 0."""
+def _js_halves(a, b, log2, *, select=False):
+    """p (log p - log m) and q (log q - log m), m = (p + q) / 2; exactly 0 where p or q is 0.
+
+    ``select`` (the backward pass) clamps ``log(p + q)`` with a select rather than a
+    ``maximum``: at ``p = q = 0`` the log's derivative is ``0/0``, which ``maximum``'s
+    derivative multiplies by 0 (NaN in ``jax.hessian``) and a select drops.
+    """
     p, q = jnp.exp(a), jnp.exp(b)
     low = _lowest(a)
     # log m from p + q, not (p + q) / 2, which could underflow to 0 while p > 0. The
     # clamps turn -inf into the lowest finite number, so that p = 0 multiplies a
     # finite difference (both clamped when p = q = 0: a difference of 0).
-    lm = jnp.maximum(jnp.log(p + q), low) - log2
+    pq = p + q
+    if select:
+        lm = jnp.where(pq == 0, low, jnp.log(jnp.where(pq == 0, 1, pq))) - log2
+    else:
+        lm = jnp.maximum(jnp.log(pq), low) - log2
     return p * (jnp.maximum(a, low) - lm), q * (jnp.maximum(b, low) - lm)
 
 
@@ -433,7 +442,7 @@ def _js_divergence_bwd(axes, res, g):
     (a, b), (log2, half) = unshared(res, _LOG2, 0.5)
     # dJS/d(log p_c) = ½ p_c (log p_c - log m_c): the forward's own term, halved
     # (the derivatives of log m cancel because p + q = 2m).
-    hp, hq = _js_halves(a, b, log2)
+    hp, hq = _js_halves(a, b, log2, select=True)
     gx = half * jnp.expand_dims(g, axes)
     return gx * hp, gx * hq
 

@@ -19,18 +19,36 @@ transparent to ``vmap`` and to forward-mode differentiation (``jax.hessian``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
+
+
+@jax.custom_jvp
+def _barrier(*xs):
+    return tuple(jax.lax.optimization_barrier(xs))
+
+
+@functools.partial(_barrier.defjvp, symbolic_zeros=True)
+def _barrier_jvp(primals, tangents):
+    # JAX's own forward-mode rule for a barrier gives every operand an explicit zero
+    # tangent where it had none: a saved input or a constant that nobody perturbs would
+    # then carry zeros through a backward rule, where ``inf · 0`` (a -inf logit times a
+    # hyperparameter's tangent) is NaN. Unperturbed operands keep their symbolic zero.
+    moving = [t for t in tangents if not isinstance(t, SymbolicZero)]
+    moved = iter(jax.lax.optimization_barrier(tuple(moving)) if moving else ())
+    out = [t if isinstance(t, SymbolicZero) else next(moved) for t in tangents]
+    return jax.lax.optimization_barrier(tuple(primals)), tuple(out)
 
 
 def unshared(arrays: Sequence[jax.Array], *scalars: Any) -> tuple[tuple[jax.Array, ...], ...]:
     """``(arrays, scalars)`` behind an optimization barrier; scalars become arrays of
     the first array's dtype."""
     dtype = arrays[0].dtype
-    out = jax.lax.optimization_barrier(
-        (tuple(arrays), tuple(jnp.asarray(s, dtype) for s in scalars))
-    )
-    return out[0], out[1]
+    values = (*arrays, *(jnp.asarray(s, dtype) for s in scalars))
+    out = _barrier(*values)
+    return tuple(out[: len(arrays)]), tuple(out[len(arrays) :])

@@ -201,6 +201,22 @@ def test_js_divergence_at_zero_probabilities():
     np.testing.assert_allclose(ga[0, 0], 0.5 * LOG2, rtol=1e-14)
 
 
+def _hessian_of_sum(fn, a, b, **kwargs):
+    """The Hessian of ``sum(fn(a, b))`` with respect to the stacked pair ``(a, b)``."""
+    return jax.hessian(lambda ab: jnp.sum(fn(ab[0], ab[1], **kwargs)))(jnp.stack([a, b]))
+
+
+def test_js_divergence_hessian_at_a_class_where_both_are_zero():
+    # The limit of a class whose probabilities both go to 0: it leaves the Hessian
+    # (forward over reverse) as a class at log-probability -300 does, up to e^-300.
+    a = jnp.array([[-INF, math.log(0.25), math.log(0.75)]])
+    b = jnp.array([[-INF, math.log(0.6), math.log(0.4)]])
+    h = _hessian_of_sum(jaxloss.js_divergence, a, b)
+    assert bool(jnp.all(jnp.isfinite(h)))
+    near = _hessian_of_sum(jaxloss.js_divergence, a.at[0, 0].set(-300), b.at[0, 0].set(-300))
+    np.testing.assert_allclose(h, near, rtol=1e-12, atol=1e-100)
+
+
 # --- distillation
 
 
@@ -264,6 +280,20 @@ def test_distillation_masked_classes_and_infinite_loss():
     assert bool(jnp.all(jnp.isfinite(gs))) and bool(jnp.all(jnp.isfinite(gt)))
     np.testing.assert_array_equal(gt[:, 0], 0)
     np.testing.assert_array_equal(gs[0, 0], 0)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.0])
+def test_distillation_hessian_where_the_teacher_rules_out_a_class(temperature):
+    # A -inf teacher logit times the temperature's (absent) tangent must not give
+    # inf · 0: the Hessian is the limit of a teacher logit going to -inf.
+    s = jnp.array([[3.0, 1.0, 1.0]])
+    t = jnp.array([[-INF, 1.0, 1.0]])
+    h = _hessian_of_sum(jaxloss.distillation, s, t, temperature=temperature)
+    assert bool(jnp.all(jnp.isfinite(h)))
+    near = _hessian_of_sum(
+        jaxloss.distillation, s, t.at[0, 0].set(-800 * temperature), temperature=temperature
+    )
+    np.testing.assert_allclose(h, near, rtol=1e-12, atol=1e-300)
 
 
 def test_distillation_large_logits_and_small_temperature():
