@@ -124,12 +124,44 @@ def _and(a: Any, b: Any) -> Any:
     return a & b
 
 
+@jax.custom_jvp
+def _exp(x: jax.Array) -> jax.Array:
+    """``exp(x)`` whose tangent is exactly 0 where the value is 0: a softmax entry that
+    underflows to 0 contributes nothing to the second derivative, also where the tangent
+    of its logit is huge (``exp(x)·dx`` would be ``0·∞ = NaN`` there)."""
+    return jnp.exp(x)
+
+
+@_exp.defjvp
+def _exp_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    y = jnp.exp(x)
+    return y, jnp.where(y > 0, y * dx, 0)
+
+
+@jax.custom_jvp
+def _inverse_temperature(tau: jax.Array) -> jax.Array:
+    """``1/τ``, whose tangent factor ``-1/τ²`` saturates at the dtype's largest finite value
+    (at ``τ = 1e-30`` it is ~1e60): an infinite tangent of the logits turns the
+    softmax's tangents into ``∞ - ∞`` even where the exact second derivative is 0."""
+    return 1 / tau
+
+
+@_inverse_temperature.defjvp
+def _inverse_temperature_jvp(primals, tangents):
+    (tau,), (dtau,) = primals, tangents
+    r = 1 / tau
+    big = jnp.finfo(r.dtype).max
+    # Linear in dτ (reverse over reverse transposes it): the factor saturates, not dτ·it.
+    return r, dtau * jnp.maximum(-(r * r), -big)
+
+
 def _row_lse(s: jax.Array, ok: Any, axis: int = 1) -> jax.Array:
     """``log Σ_j exp(s_ij)`` over the entries where ``ok``; ``-inf`` for an empty row."""
     x = s if ok is True else jnp.where(ok, s, _NEG_INF)
     m = jnp.max(x, axis=axis, keepdims=True)
     m = jnp.where(m > _NEG_INF, m, 0)
-    return jnp.squeeze(m, axis) + jnp.log(jnp.sum(jnp.exp(x - m), axis=axis))
+    return jnp.squeeze(m, axis) + jnp.log(jnp.sum(_exp(x - m), axis=axis))
 
 
 def _softplus(x: jax.Array) -> jax.Array:
@@ -560,7 +592,7 @@ def _info_nce_fwd(q, k, tau, v, symmetric, normalize, masked, eps, axis_name):
     qh = _unit(q, eps) if normalize else q
     kh = _unit(k, eps) if normalize else k
     kk = _gather(kh, axis_name)
-    inv_t = 1 / tau
+    inv_t = _inverse_temperature(tau)
     s = (qh * inv_t) @ kk.T  # [n, N]: local queries against every key, scaled
     n, big_n = s.shape
     ok = _info_nce_ok(v, masked, n, big_n, axis_name)
@@ -583,14 +615,14 @@ def _info_nce_bwd(symmetric, normalize, masked, eps, axis_name, res, g):
     kh = _unit(k, eps_) if normalize else k
     kk = _gather(kh, axis_name)
     n, big_n = s.shape
-    inv_t = 1 / tau
+    inv_t = _inverse_temperature(tau)
     ok = _info_nce_ok(v, masked, n, big_n, axis_name)
     self_ = _self_mask(n, big_n, axis_name)
     h = g * half if symmetric else g
     # ∂/∂s of h_i·lse_r_i (+ h_j·lse_c_j on one device) − g_i·s_ii
-    gs = h[:, None] * jnp.exp(s - lse_r[:, None])
+    gs = h[:, None] * _exp(s - lse_r[:, None])
     if symmetric and axis_name is None:
-        gs = gs + h[None, :] * jnp.exp(s - lse_c[None, :])
+        gs = gs + h[None, :] * _exp(s - lse_c[None, :])
     diag_g = g if (axis_name is None or not symmetric) else h
     gs = jnp.where(ok, gs, 0) - jnp.where(self_, diag_g[:, None], 0)
     dtau = jnp.sum(gs * s)
@@ -598,7 +630,7 @@ def _info_nce_bwd(symmetric, normalize, masked, eps, axis_name, res, g):
     dkh = _scatter(gs.T @ qh, axis_name)
     if symmetric and axis_name is not None:
         qq = _gather(qh, axis_name)
-        gs2 = jnp.where(ok, h[:, None] * jnp.exp(s2 - lse_c[:, None]), 0)
+        gs2 = jnp.where(ok, h[:, None] * _exp(s2 - lse_c[:, None]), 0)
         gs2 = gs2 - jnp.where(self_, h[:, None], 0)
         dtau = dtau + jnp.sum(gs2 * s2)
         dkh = dkh + gs2 @ qq
@@ -679,7 +711,12 @@ def info_nce(
     passed as ``jnp.exp(-logit_scale)`` and its gradient comes through autodiff of
     that one line. ``normalize=True`` uses
     :math:`\hat x = x/\sqrt{\max(|x|^2, \epsilon)}` (cosine logits, CLIP's);
-    ``False`` takes dot products of the embeddings as given.
+    ``False`` takes dot products of the embeddings as given. **Second derivatives**
+    (``jax.hessian``, forward over reverse): a softmax entry that is exactly 0 adds
+    exactly 0, and the tangent of :math:`1/\tau` saturates at the dtype's largest
+    finite value, so a temperature as small as ``1e-30`` gives no NaN; where the exact
+    second derivative is beyond the dtype's range it comes out saturated (right signs)
+    or infinite.
 
     Args:
       query: ``[..., N, D]`` floats (e.g. image embeddings).

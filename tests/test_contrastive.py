@@ -160,6 +160,42 @@ def test_info_nce_learnt_logit_scale_through_autodiff():
     np.testing.assert_allclose(jax.grad(clip)(s), fd, rtol=1e-6)
 
 
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("aligned", [True, False])
+def test_info_nce_hvp_at_a_tiny_temperature_is_not_nan(symmetric, aligned):
+    """At τ = 1e-30 the logits are ~1e30 and the tangent of 1/τ, -dτ/τ² ~ 1e60, is beyond
+    float32: the softmax's tangents took 0·∞ where a probability is 0 and ∞ - ∞ where it
+    is 1, and the Hessian-vector product was NaN. Aligned towers (each query nearest its
+    own key) have loss 0 and an exactly zero second derivative; otherwise the exact one is
+    ~1e58, which float32 gives saturated (the tangent of 1/τ held at the largest finite
+    value) with the right signs, or ±inf."""
+    r = _rng(5)
+    q, k, tq, tk = (r.normal(size=(6, 5)).astype(np.float32) for _ in range(4))
+    if aligned:
+        k = q + np.float32(0.01) * k
+    tau, tt = np.float32(1e-30), np.float32(0.7)
+
+    def hvp(q, k, tau, tq, tk, tt):
+        def mean(*a):
+            return jaxloss.info_nce(*a, symmetric=symmetric, reduction="mean")
+
+        vg = jax.value_and_grad(mean, (0, 1, 2))
+        return jax.jvp(vg, (q, k, tau), (tq, tk, tt))[1][1]
+
+    got = [np.asarray(g) for g in jax.jit(hvp)(q, k, tau, tq, tk, tt)]
+    with jax.enable_x64(True):
+        want = jax.jit(hvp)(*(np.asarray(x, np.float64) for x in (q, k, tau, tq, tk, tt)))
+        want = [np.asarray(w) for w in want]
+    for g, w in zip(got, want, strict=True):
+        assert not np.any(np.isnan(g)), g
+        if aligned:
+            np.testing.assert_array_equal(w, 0)
+            np.testing.assert_array_equal(g, 0)
+        else:
+            assert np.all(np.abs(w) > np.finfo(np.float32).max)
+            np.testing.assert_array_equal(np.sign(g), np.sign(w))
+
+
 def test_sigmoid_pairwise_mean_is_the_papers_normalisation():
     x, y = _z(5), _z(5, seed=1)
     t, b = 4.0, -2.0
