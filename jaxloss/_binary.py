@@ -670,8 +670,12 @@ def _squared_hinge_fwd(s, y):
 def _squared_hinge_bwd(res, g):
     (s, y), (one, zero, big, two) = unshared(res, *_bwd_constants(res[0], 2))
     # s clipped to the finite range gives the same hinge (0 at an infinite margin); a
-    # product y * inf would give 0 * inf = NaN in jax.hessian, which perturbs y too.
-    h = -two * g * jnp.maximum(one - y * jnp.clip(s, -big, big), zero)
+    # product y * inf would give 0 * inf = NaN in jax.hessian, which perturbs y too. The
+    # hinge is a select: at an infinite margin the margin's tangent (the target's tangent
+    # times the clipped score, up to the dtype's max) overflows, and maximum's derivative
+    # would multiply that inf by 0 where a select drops it.
+    m = one - y * jnp.clip(s, -big, big)
+    h = -two * g * jnp.where(m <= zero, zero, m)  # NaN stays NaN
     sign, mag = _finite_magnitude(s, big, one)
     finite_s = sign * mag  # 0 at ±inf, where the target gradient is taken as 0
     return y * h, finite_s * (-two * g * jnp.maximum(one - y * finite_s, zero))
@@ -898,12 +902,17 @@ def _soft_margin_fwd(x, y):
 
 
 def _soft_margin_bwd(res, g):
-    (x, y), (one, _, big) = unshared(res, *_bwd_constants(res[0]))
+    sat = _saturation(res[0].dtype)
+    (x, y), (one, _, big, sat) = unshared(res, *_bwd_constants(res[0], sat))
     # g σ(z), z = -y x, as max(e, sign z)/(1 + e) with e = exp(-|z|): accurate in
     # relative terms at both ends, and no exp overflows, whose inf would make the
     # derivative that jax.hessian takes inf/inf. x is clipped to the finite range (the
     # same σ, 0 or 1, at ±inf), where y * inf would give 0 * inf = NaN in that derivative.
-    z = -(y * jnp.clip(x, -big, big))
+    # z is clipped where exp(-|z|) is 0 (σ exactly 0 or 1): the tangent of y · x there
+    # (y's tangent times the clipped x) may overflow to inf, which e's derivative
+    # e · inf would turn into NaN; lax.clamp's derivative (a select, unlike jnp.clip's
+    # maximum and minimum, which multiply by 0) drops it.
+    z = jax.lax.clamp(-sat, -(y * jnp.clip(x, -big, big)), sat)
     e = jnp.exp(-jnp.abs(z))
     sig = g * (jnp.maximum(e, jnp.sign(z)) / (one + e))
     sign, mag = _finite_magnitude(x, big, one)
@@ -911,6 +920,11 @@ def _soft_margin_bwd(res, g):
 
 
 _soft_margin.defvjp(_soft_margin_fwd, _soft_margin_bwd)
+
+
+def _saturation(dtype):
+    """A ``|z|`` beyond which ``exp(-|z|)`` is 0 in ``dtype`` (below its smallest subnormal)."""
+    return float(-np.log(float(jnp.finfo(dtype).smallest_subnormal))) + 1.0
 
 
 def _soft_margin_call(core, predictions, targets, *, weights, where, reduction):

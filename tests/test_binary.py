@@ -366,6 +366,26 @@ def test_margin_losses_at_infinite_scores():
         np.testing.assert_array_equal(gs, expected, err_msg=fn.__name__)
 
 
+@pytest.mark.parametrize("fn", [jaxloss.squared_hinge, jaxloss.soft_margin])
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_margin_hessian_is_zero_at_infinite_and_huge_margins(fn, dtype):
+    # y s = +inf or 1e30: the loss is 0 (or e^-1e30) near there in every direction, so
+    # its second derivative is 0, also along a target tangent > 1, under which the
+    # margin's tangent (the target's tangent times the clipped score) overflows.
+    s, y = (jnp.asarray(a, dtype) for a in ([-INF, INF, 1e30, -1e30, 0.5], [-1, 1, 1, -1, 1]))
+    grad = jax.grad(lambda s, y: fn(s, y, reduction="sum"), argnums=(0, 1))
+    hs, hy = jax.jvp(grad, (s, y), (jnp.ones_like(s), 3 * jnp.ones_like(y)))[1]
+    np.testing.assert_array_equal(hs[:4], 0)
+    np.testing.assert_array_equal(hy[:4], 0)
+    want = jax.jvp(
+        jax.grad(lambda s, y: getattr(reference, fn.__name__)(s, y, reduction="sum"), (0, 1)),
+        (s[4:], y[4:]),
+        (jnp.ones_like(s[4:]), 3 * jnp.ones_like(y[4:])),
+    )[1]
+    np.testing.assert_allclose(hs[4:], want[0], rtol=1e-6)
+    np.testing.assert_allclose(hy[4:], want[1], rtol=1e-6)
+
+
 def test_soft_margin_is_sigmoid_bce_of_zero_one_labels_and_does_not_overflow():
     s, y = scores_targets()
     np.testing.assert_allclose(
