@@ -36,7 +36,8 @@ def _overlap(z, t, cfg):
         den = jnp.where(den == 0, 1, den)
     r = num / den
     if cfg.gamma != 1.0:
-        r = jnp.where(r > 0, jnp.where(r > 0, r, 1) ** cfg.gamma, 0)
+        # R = 0 (double where) gives 0; NaN stays NaN.
+        r = jnp.where(r == 0, 0, jnp.where(r == 0, 1, r) ** cfg.gamma)
     return _s._to_last(r, cfg)
 
 

@@ -307,3 +307,17 @@ def test_export_with_a_symbolic_class_count(name):
     with pytest.raises(ValueError, match=rf"^{name}: with apply_softmax=True the class axis 1 "
                        r"must have a static size .* apply_softmax=False"):  # fmt: skip
         export.export(jax.jit(lambda p, t: fn(p, t, apply_softmax=True)))(spec, spec)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_focal_tversky_and_its_reference_are_nan_only_for_the_image_with_a_nan_pixel(bad):
+    r = np.random.default_rng(3)
+    z = r.normal(size=(3, 4, 4, 3))
+    t = np.eye(3)[r.integers(0, 3, size=(3, 4, 4))]
+    z[1, 2, 0, 1] = bad
+    opts = {"alpha": 0.3, "beta": 0.7, "gamma": 0.75}
+    got = jaxloss.focal_tversky(z, t, **opts)
+    want = reference.focal_tversky(z, t, **opts)
+    assert np.isnan(got[1]) and np.isnan(want[1])
+    np.testing.assert_allclose(got[::2], want[::2], rtol=1e-10)
+    assert np.all(np.isfinite(want[::2]))
