@@ -14,18 +14,18 @@ os.environ["XLA_FLAGS"] = " ".join(
 ).strip()  # fmt: skip
 
 import jax
+import pytest
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (``--dist loadgroup``, set in pyproject.toml) every check of one
     catalogue entry runs on the same worker, which then compiles the entry's shared
     bodies once instead of once per worker."""
-    import pytest
-
     for item in items:
         callspec = getattr(item, "callspec", None)
         if item.module.__name__.endswith(("_contract", "_edge_inputs")) and callspec is not None:
