@@ -1021,23 +1021,39 @@ def export_entry(
 
     checks = tuple(checks)
     s = _entry_spec(entry, checks, seed)
-    count = 0
-    for check in checks:
-        for i, c in enumerate(s.cases):
-            if check not in c.checks or (check in _ONCE and i > 0):
-                continue
-            for p in _CHECKERS[check][0](s, i, c):
-                try:
-                    with jax.enable_x64(p.x64):
-                        exported = export.export(jax.jit(p.fn), platforms=tuple(platforms))
-                        exported(*p.inputs).serialize()
-                except Exception as e:
-                    what = f"{p.key[0]} ({_describe(c.options)})"
-                    return CheckResult("export", False, None,
-                                       f"{what} for {', '.join(platforms)}: "
-                                       f"{type(e).__name__}: {str(e).splitlines()[0]}")  # fmt: skip
-                count += 1
-    return CheckResult("export", True, None, f"{count} programs for {', '.join(platforms)}")
+    parts = [
+        (p, c)
+        for check in checks
+        for i, c in enumerate(s.cases)
+        if check in c.checks and not (check in _ONCE and i > 0)
+        for p in _CHECKERS[check][0](s, i, c)
+    ]
+
+    def lower(fn, inputs, x64):
+        with jax.enable_x64(x64):
+            export.export(jax.jit(fn), platforms=tuple(platforms))(*inputs).serialize()
+
+    # One program per precision, as check_entry compiles them; part by part only to name
+    # the one that fails.
+    groups: dict[bool, list[tuple[_Part, _Case]]] = {}
+    for p, c in parts:
+        groups.setdefault(p.x64, []).append((p, c))
+    for x64, group in groups.items():
+        try:
+            lower(partial(_all_of, [p.fn for p, _ in group]), [p.inputs for p, _ in group], x64)
+            continue
+        except Exception:
+            pass
+        for p, c in group:
+            try:
+                lower(p.fn, p.inputs, x64)
+            except Exception as e:
+                what = f"{p.key[0]} ({_describe(c.options)})"
+                return CheckResult("export", False, None,
+                                   f"{what} for {', '.join(platforms)}: "
+                                   f"{type(e).__name__}: {str(e).splitlines()[0]}")  # fmt: skip
+    return CheckResult("export", True, None,
+                       f"{len(parts)} programs for {', '.join(platforms)}")  # fmt: skip
 
 
 def run_check(entry: Entry, check: str, *, seed: int = 0) -> CheckResult:

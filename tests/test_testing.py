@@ -235,3 +235,15 @@ def test_export_lowers_every_checked_program_for_other_platforms():
     result = testing.export_entry(catalogue.get("huber"), ["cuda", "tpu"])
     assert result.passed and result.check == "export", result.detail
     assert "cuda, tpu" in result.detail and int(result.detail.split()[0]) >= 10
+
+
+def test_export_names_the_program_that_does_not_lower():
+    # A host callback cannot be serialised for another platform.
+    def loss(p, t, **conventions):
+        p = jax.pure_callback(lambda x: x, jax.ShapeDtypeStruct(p.shape, p.dtype), p)
+        return jaxloss.absolute_error(p, t, **conventions)
+
+    base = catalogue.get("absolute_error")
+    entry = catalogue.Entry("host_loss", loss, base.reference, "test", "", base.sample)
+    result = testing.export_entry(entry, ["tpu"], ["value"])
+    assert not result.passed and result.detail.startswith("value (default options) for tpu:")
