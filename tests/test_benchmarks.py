@@ -143,3 +143,19 @@ def test_embedding_report(reports):
         assert "- triplet_margin, torch: F.triplet_margin_loss(" in text
     # The overlap losses run on [images, height, width, classes] masks of the script.
     assert "| dice | — | 2×8×8×4 |" in text
+
+
+def test_verification_figures_in_the_docs_are_the_recorded_ones():
+    """docs/verification.md and the README quote the cost of verification from the run
+    recorded by benchmarks/verify.py, not typed by hand."""
+    data = json.loads((ROOT / "benchmarks" / "results" / "verify_cpu.json").read_text())
+    runs, machine = data["runs"], data["machine"]
+    assert all(r["returncode"] == 0 for r in runs.values()), runs
+    page = (ROOT / "docs" / "verification.md").read_text()
+    cost = page.split("## Cost", 1)[1].split("\n## ", 1)[0]
+    assert machine["date"][:10] in cost
+    for name in ("cold", "warm", "one loss", "platforms", "test suite"):
+        assert f"| {name} | {runs[name]['wall_s']:.0f} s |" in cost, name
+    readme = (ROOT / "README.md").read_text().split("```", 2)[1]
+    assert f"{runs['cold']['wall_s']:.0f} s" in readme
+    assert f"{runs['test suite']['wall_s'] / 60:.0f} min" in readme
