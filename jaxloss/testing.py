@@ -460,7 +460,7 @@ def _value_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
 
 def _value_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
     a, b = _out(out, ("value", i))
-    return _compare(f"value (float32, {_describe(c.options)})", a, b, jnp.float32)
+    return _compare(f"float32, {_describe(c.options)}", a, b, jnp.float32)
 
 
 def _gradient_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
@@ -475,7 +475,7 @@ def _gradient_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
     ga, gb = _out(out, ("gradient", i))
     err = 0.0
     for n, a, b in zip(s.argnums, ga, gb, strict=True):
-        what = f"gradient w.r.t. {_argname(s.fn, n)} (float32, {_describe(c.options)})"
+        what = f"w.r.t. {_argname(s.fn, n)} (float32, {_describe(c.options)})"
         err = max(err, _compare(what, a, b, jnp.float32))
     return err
 
@@ -588,7 +588,7 @@ def _jit_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
     with jax.enable_x64(False):
         args = _cast(c.args, jnp.float32)
         eager = jax.device_get(_value_and_vjp(s.fn, args, s.argnums, c.options, s.seed))
-    return _compare(f"jit against eager ({_describe(c.options)})", jitted, eager, jnp.float32)
+    return _compare(f"compiled against eager ({_describe(c.options)})", jitted, eager, jnp.float32)
 
 
 def _vmap_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
@@ -604,7 +604,7 @@ def _vmap_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
 
 def _vmap_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
     batched, looped = _out(out, ("vmap", i))
-    return _compare(f"vmap against a loop over examples ({_describe(c.options)})", batched,
+    return _compare(f"against a loop over examples ({_describe(c.options)})", batched,
                     looped, jnp.float32)  # fmt: skip
 
 
@@ -623,8 +623,8 @@ def _hessian_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
 
 def _hessian_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float:
     ha, hb = _out(out, ("hessian", i))
-    _finite(f"hessian ({_describe(c.options)})", ha)
-    return _compare(f"hessian ({_describe(c.options)})", ha, hb, jnp.float32)
+    _finite(f"{_describe(c.options)}", ha)
+    return _compare(f"{_describe(c.options)}", ha, hb, jnp.float32)
 
 
 def _with_nans(args, argnums, mask):

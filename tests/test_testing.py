@@ -200,7 +200,7 @@ def test_a_vmap_that_differs_from_the_loop_is_caught():
 
     loss = make_loss(lambda p, t: (jnp.abs(scaled(p) - t), (p, t)), good_bwd)
     report = run(loss, checks=["vmap", "value", "jit", "gradient"])
-    assert not report["vmap"].passed and "vmap against a loop" in report["vmap"].detail
+    assert not report["vmap"].passed and "against a loop over examples" in report["vmap"].detail
     assert report["value"].passed and report["jit"].passed and report["gradient"].passed
 
 
@@ -218,7 +218,7 @@ def test_a_failure_names_the_argument_and_the_option_set_in_words():
     report = testing.check_loss(with_option, reference_with_option, SAMPLE, argnums=(0, 1),
                                 options=[{"scale": 0.5}], checks=["gradient"])  # fmt: skip
     detail = report["gradient"].detail
-    assert "gradient w.r.t. t" in detail and "scale=0.5" in detail, detail
+    assert detail.startswith("w.r.t. t (float32, scale=0.5)"), detail
     assert "w.r.t. p" not in detail
 
 
