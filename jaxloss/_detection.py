@@ -59,6 +59,23 @@ def _safe(den):
     return jnp.where(den == 0, 1, den)
 
 
+@jax.custom_jvp
+def _quotient(x, y):
+    """``x / y`` whose derivative is ``(dx - (x / y) dy) / y``: JAX's rule for a division
+    forms ``x dy · y^-2``, which at box sizes near 1e30 in float32 is ``inf · 0`` = NaN
+    (``x dy`` overflows, ``y^-2`` underflows), or 0 where it is of order 1 once
+    multiplied by a 1e30 side (``g / |C|`` times ``c_w``), in ``jax.hessian``."""
+    return x / y
+
+
+@_quotient.defjvp
+def _quotient_jvp(primals, tangents):
+    x, y = primals
+    dx, dy = tangents
+    q = x / y
+    return q, (dx - q * dy) / y
+
+
 def _atan_ratio(w, h):
     """atan(w / h), torchvision's aspect angle; ±π/2 at h = 0 (0 when w = h = 0 too)."""
     return jnp.where(h != 0, jnp.arctan(w / _safe(h)), jnp.sign(w) * (math.pi / 2))
@@ -95,7 +112,7 @@ def _forward(p, t, kind, eps, aspect_term=True):
     ciou = kind.startswith("ciou")
     e_iou = _TV_EPS if ciou else eps
     du = _safe(union + e_iou)
-    iou = inter / du
+    iou = _quotient(inter, du)
     cw = jnp.maximum(x2, X2) - jnp.minimum(x1, X1)
     ch = jnp.maximum(y2, Y2) - jnp.minimum(y1, Y1)
     v = dict(
@@ -106,14 +123,14 @@ def _forward(p, t, kind, eps, aspect_term=True):
     if kind == "giou":
         area_c = cw * ch
         dc = _safe(area_c + eps)
-        enclosure = (area_c - union) / dc
+        enclosure = _quotient(area_c - union, dc)
         v.update(area_c=area_c, dc=dc, enclosure=enclosure)
         return 1 - iou + enclosure, v
     dx = 0.5 * ((x1 + x2) - (X1 + X2))
     dy = 0.5 * ((y1 + y2) - (Y1 + Y2))
     diag_raw = cw * cw + ch * ch + e_iou
     diag = _safe(diag_raw)
-    distance = (dx * dx + dy * dy) / diag
+    distance = _quotient(dx * dx + dy * dy, diag)
     v.update(dx=dx, dy=dy, diag_raw=diag_raw, diag=diag, distance=distance)
     loss = 1 - iou + distance
     if ciou and aspect_term:
@@ -163,20 +180,20 @@ def _box_bwd(kind, eps, res, g):
             # α v = v² / (1 − IoU + v + ε): ∂/∂v = α(2 − α), ∂/∂IoU = α².
             g_aspect = g_aspect * (2 - alpha)
             g_iou = g_iou + g * alpha * alpha
-    g_inter = g_iou / v["du"]
-    g_union = jnp.where(v["union"] + v["e_iou"] != 0, -g_iou * v["iou"] / v["du"], 0)
+    g_inter = _quotient(g_iou, v["du"])
+    g_union = jnp.where(v["union"] + v["e_iou"] != 0, _quotient(-g_iou * v["iou"], v["du"]), 0)
     if kind == "giou":
         # enclosure = (|C| − |U|) / (|C| + ε)
         dc = v["dc"]
-        g_union = g_union - g / dc
-        g_area_c = g * (1 - jnp.where(v["area_c"] + e != 0, v["enclosure"], 0)) / dc
+        g_union = g_union - _quotient(g, dc)
+        g_area_c = _quotient(g * (1 - jnp.where(v["area_c"] + e != 0, v["enclosure"], 0)), dc)
         g_cw, g_ch = g_area_c * v["ch"], g_area_c * v["cw"]
         g_dx = g_dy = None
     else:
         # distance = (dx² + dy²) / (c_w² + c_h² + ε)
         diag = v["diag"]
-        g_cen = g / diag
-        g_diag = jnp.where(v["diag_raw"] != 0, -g * v["distance"] / diag, 0)
+        g_cen = _quotient(g, diag)
+        g_diag = jnp.where(v["diag_raw"] != 0, _quotient(-g * v["distance"], diag), 0)
         g_cw, g_ch = 2 * g_diag * v["cw"], 2 * g_diag * v["ch"]
         g_dx, g_dy = 2 * g_cen * v["dx"], 2 * g_cen * v["dy"]
     # |U| = w h + w' h' − |I|

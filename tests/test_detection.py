@@ -128,3 +128,23 @@ def test_errors_name_the_problem(name, args, kwargs, error, match):
 def test_ciou_alpha_gradient_must_be_a_bool():
     with pytest.raises(TypeError, match="ciou: alpha_gradient"):
         jaxloss.ciou(jnp.zeros(4), jnp.zeros(4), alpha_gradient="yes")
+
+
+def test_giou_hessian_at_a_box_coordinate_of_minus_1e30_is_finite_and_exact():
+    # A box 1e30 wide: JAX's rule for the enclosure quotient formed x dy · y^-2, which is
+    # inf · 0 in float32, where the second derivative is of order 1.
+    p = jnp.array([[-1e30, 2.74, 5.56, 3.54]])
+    t = jnp.array([[0.38, 1.92, 1.11, 4.61]])
+    dp = jnp.array([[0.5, -1.2, 0.3, 2.0]])
+    dt = jnp.array([[-0.7, 0.4, 1.1, -0.2]])
+
+    def hvp(fn, dtype):
+        grad = jax.grad(lambda p, t: fn(p, t, reduction="sum"), argnums=(0, 1))
+        cast = [jnp.asarray(a, dtype) for a in (p, t, dp, dt)]
+        return jax.jvp(grad, cast[:2], cast[2:])[1]
+
+    want = hvp(reference.giou, jnp.float64)
+    got = hvp(jaxloss.giou, jnp.float32)
+    for g, w in zip(got, want, strict=True):
+        assert bool(jnp.all(jnp.isfinite(g)))
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-6)
