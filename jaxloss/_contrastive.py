@@ -181,7 +181,7 @@ def _temperature(fn: str, arg: str, x: ArrayLike, lead: tuple[int, ...]) -> jax.
     finite and > 0, a bias finite; a ``jax.Array`` is not checked (see the losses)."""
     x = _checks.concrete_hyperparameter(fn, arg, x, positive=arg != "bias", fix=_FIXES[arg])
     x = _checks.float_array(fn, arg, x)
-    _checks.broadcastable_to(
+    _checks.broadcastable(
         fn, arg, x, lead, "the batch shape (the embeddings' shape without the last two axes)"
     )
     return x
@@ -252,7 +252,7 @@ def _finish(
     w = None
     if weights is not None:
         weights = _checks.data_array(fn, "weights", weights)
-        _checks.broadcastable_to(fn, "weights", weights, losses.shape, "the loss shape")
+        _checks.broadcastable(fn, "weights", weights, losses.shape, "the loss shape")
         w = jnp.broadcast_to(weights.astype(losses.dtype), losses.shape)
         if mask is not None:
             w = jnp.where(mask, w, 0)

@@ -705,14 +705,19 @@ def _kink_grads(fn, argnums, k, *args):
     return jax.grad(lambda *d: jnp.sum(f(*d)), argnums=tuple(range(len(diff))))(*diff)
 
 
-def _kinks_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
+def _looped_parts(check: str, i: int, points: Sequence[Any], program_of) -> list[_Part]:
+    """One part per group of same-shaped points (kinks or edge cases): ``program_of(point)``
+    run as a compiled loop over the group's stacked arguments."""
     parts = []
-    for group in _groups(s.kinks, lambda k: k.args):
-        k = s.kinks[group[0]]
-        stacked = _stack([_host(s.kinks[j].args, np.float32) for j in group])
-        program = partial(_loop, partial(_kink_grads, s.fn, s.argnums, k))
-        parts.append(_Part(("kinks", i, tuple(group)), False, lambda *a, p=program: p(a), stacked))
+    for group in _groups(points, lambda p: p.args):
+        stacked = _stack([_host(points[j].args, np.float32) for j in group])
+        program = partial(_loop, program_of(points[group[0]]))
+        parts.append(_Part((check, i, tuple(group)), False, program, (stacked,)))
     return parts
+
+
+def _kinks_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
+    return _looped_parts("kinks", i, s.kinks, lambda k: partial(_kink_grads, s.fn, s.argnums, k))
 
 
 def _kinks_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float | None:
@@ -754,14 +759,8 @@ def _edge_program(fn, argnums, case, *args):
 
 
 def _edge_cases_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
-    parts = []
-    for group in _groups(s.edge_cases, lambda e: e.args):
-        e = s.edge_cases[group[0]]
-        stacked = _stack([_host(s.edge_cases[j].args, np.float32) for j in group])
-        program = partial(_loop, partial(_edge_program, s.fn, s.argnums, e))
-        parts.append(_Part(("edge_cases", i, tuple(group)), False, lambda *a, p=program: p(a),
-                           stacked))  # fmt: skip
-    return parts
+    return _looped_parts("edge_cases", i, s.edge_cases,
+                         lambda e: partial(_edge_program, s.fn, s.argnums, e))  # fmt: skip
 
 
 def _edge_cases_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> None:
