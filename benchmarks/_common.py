@@ -114,7 +114,7 @@ __all__ = [
     "write_results",
 ]
 
-# DESIGN §5: every loss at most 1.0x its autodiff reference and its optax
+# The project's targets: every loss at most 1.0x its autodiff reference and its optax
 # equivalent (none above 1.1x).
 TARGET = 1.0
 LIMIT = 1.1

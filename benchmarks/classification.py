@@ -93,7 +93,7 @@ from jaxloss import catalogue
 
 FAMILIES = ("classification", "divergence", "sequence")
 
-# DESIGN §5: every loss at most 1.0x its autodiff reference and its optax
+# The project's targets: every loss at most 1.0x its autodiff reference and its optax
 # equivalent (none above 1.1x: TARGET and LIMIT of _common); integer-label CE with
 # label smoothing within 1.1x plain integer-label CE and faster than optax's
 # one-hot route.
@@ -804,7 +804,7 @@ def report(
         "Float32 inputs, gradient w.r.t. the first input (logits, scores, probabilities or "
         "log-predictions), mean reduction. torch: forward and `backward()` on CPU tensors "
         "holding the same values: informational.",
-        f"- Targets (DESIGN §5): ≤ {TARGET}× reference and optax, none above {LIMIT}×; "
+        f"- Targets: ≤ {TARGET}× reference and optax, none above {LIMIT}×; "
         f"integer-label CE with label smoothing ≤ {SMOOTHING_VS_PLAIN}× plain CE and below "
         "optax's one-hot route.",
         "- Memory: 'temp MiB' is the compiled temporary buffers "

@@ -495,7 +495,7 @@ def report(
         "Float32 inputs, gradient w.r.t. the first input only (predictions, anchors, "
         "embeddings, scores, logits, boxes), mean reduction. torch: forward and "
         "`backward()` on CPU tensors holding the same values: informational.",
-        f"- Targets (DESIGN §5): ≤ {TARGET}× reference and optax, none above {LIMIT}×.",
+        f"- Targets: ≤ {TARGET}× reference and optax, none above {LIMIT}×.",
         "- Memory: 'temp MiB' is the compiled temporary buffers "
         "(`compiled.memory_analysis().temp_size_in_bytes`, inputs and outputs excluded); "
         "'RSS rise' is how far the process's resident memory rose above its level before "

@@ -19,7 +19,7 @@ variance, for ``gaussian_nll``), compiled ahead of time and warmed up. The timed
 calls run round-robin, one call of each candidate per round in a freshly shuffled
 (seeded) order every round, so machine noise hits every candidate alike; the script reports the
 median time of each and the ratio of medians, plus the compiled temporary memory
-(``memory_analysis().temp_size_in_bytes``), against the targets of DESIGN §5.
+(``memory_analysis().temp_size_in_bytes``), against the project's targets.
 
 Usage::
 
@@ -65,7 +65,7 @@ from _common import (
 import jaxloss
 from jaxloss import catalogue
 
-# DESIGN §5: every loss at most 1.0x its autodiff reference and its optax
+# The project's targets: every loss at most 1.0x its autodiff reference and its optax
 # equivalent (none above 1.1x: TARGET and LIMIT of _common); elementwise losses
 # within 1.2x squared_error.
 ELEMENTWISE_LIMIT = 1.2
@@ -303,7 +303,7 @@ def report(rows: Sequence[Row], info: Mapping[str, Any], args: argparse.Namespac
         "each candidate, ratio = median(jaxloss) / median(other). Gradients w.r.t. "
         "predictions (and variance for gaussian_nll); axis-reducing losses on "
         f"[{n // ROW:,}, {ROW}].",
-        f"- Targets (DESIGN §5): ≤ {TARGET}× reference and optax, none above {LIMIT}×; "
+        f"- Targets: ≤ {TARGET}× reference and optax, none above {LIMIT}×; "
         f"elementwise losses ≤ {ELEMENTWISE_LIMIT}× squared_error. torch "
         f"{info.get('torch') or '(not installed)'}, {info.get('torch_threads')} threads: "
         "informational.",

@@ -20,10 +20,11 @@ value and gradients equal the unsharded loss on the concatenated batch.
 The rules save the inputs, the ``[n, N]`` similarity matrix (the matmul's output,
 already written once) and per-row statistics (log-normalisers), and recompute the
 softmax or sigmoid inside the fusion that writes the ``[n, N]`` gradient of the
-similarities: on CPU a fresh ``[N, N]`` buffer costs more than the ``exp`` (see
-DESIGN §7). With one device and a symmetric similarity (NT-Xent, SupCon) the
-gradient of the similarity and of its transpose are summed in that same fusion, so
-the backward pass needs one matmul instead of two.
+similarities: on CPU a fresh ``[N, N]`` buffer costs more than the ``exp`` (writing
+fresh memory page-faults at a few GB/s, while reads run near 50 GB/s). With one device
+and a symmetric similarity (NT-Xent, SupCon) the gradient of the similarity and of its
+transpose are summed in that same fusion, so the backward pass needs one matmul instead
+of two.
 """
 
 from __future__ import annotations
