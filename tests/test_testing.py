@@ -247,3 +247,68 @@ def test_export_names_the_program_that_does_not_lower():
     entry = catalogue.Entry("host_loss", loss, base.reference, "test", "", base.sample)
     result = testing.export_entry(entry, ["tpu"], ["value"])
     assert not result.passed and result.detail.startswith("value (default options) for tpu:")
+
+
+# --- compiled programs kept between runs (``jaxloss verify --cache``)
+
+KEPT_CHECKS = ("value", "gradient", "finite_differences", "reductions")
+
+
+def kept_files(directory):
+    return sorted(p.relative_to(directory) for p in directory.rglob("*.program"))
+
+
+@pytest.fixture
+def keep(tmp_path, monkeypatch):
+    monkeypatch.setattr(testing, "_PROGRAMS", None)
+    testing._keep_programs(tmp_path)
+    return tmp_path
+
+
+def test_a_second_run_uses_the_kept_programs_without_compiling(keep, monkeypatch):
+    entry = catalogue.get("huber")
+    assert testing.check_entry(entry, KEPT_CHECKS).passed
+    first = kept_files(keep)
+    assert first, "the first run kept no program"
+
+    def no_compiling(mode):
+        raise AssertionError("a kept program was compiled again")
+
+    monkeypatch.setattr(testing, "_compiler_options", no_compiling)
+    report = testing.check_entry(entry, KEPT_CHECKS)
+    assert report.passed, report
+    assert kept_files(keep) == first
+
+
+def test_kept_programs_serve_only_the_source_they_were_compiled_from(keep, monkeypatch):
+    entry = catalogue.get("huber")
+    assert testing.check_entry(entry, ("value",)).passed
+    (old,) = {f.parts[0] for f in kept_files(keep)}
+    monkeypatch.setattr(testing, "_fingerprint", lambda: "an edited source")
+    assert testing.check_entry(entry, ("value",)).passed
+    assert {f.parts[0] for f in kept_files(keep)} == {old, "an edited source"}
+
+
+def test_an_unreadable_kept_program_is_compiled_again(keep):
+    entry = catalogue.get("huber")
+    assert testing.check_entry(entry, ("value", "gradient")).passed
+    for f in keep.rglob("*.program"):
+        f.write_bytes(b"not a program")
+    assert testing.check_entry(entry, ("value", "gradient")).passed
+    assert all(f.read_bytes() != b"not a program" for f in keep.rglob("*.program"))
+
+
+def test_programs_are_kept_only_under_the_fast_compile_flags(keep, monkeypatch):
+    # A program loads with the process's XLA options, so other flags keep nothing.
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_use_fusion_emitters=true")
+    assert testing.check_entry(catalogue.get("huber"), ("value",)).passed
+    assert kept_files(keep) == []
+
+
+def test_user_losses_and_older_sources_are_not_kept(keep, monkeypatch):
+    assert run(make_loss(good_fwd, good_bwd), checks=("value",)).passed
+    assert kept_files(keep) == []
+    for n in range(6):
+        monkeypatch.setattr(testing, "_fingerprint", lambda n=n: f"source {n}")
+        assert testing.check_entry(catalogue.get("huber"), ("value",)).passed
+    assert {f.parts[0] for f in kept_files(keep)} == {f"source {n}" for n in range(2, 6)}
