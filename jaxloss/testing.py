@@ -83,8 +83,7 @@ import jax
 import jax.numpy as jnp
 import jaxlib
 import numpy as np
-from jax.experimental import checkify
-from jax.experimental import serialize_executable
+from jax.experimental import checkify, serialize_executable
 
 from .catalogue import EdgeCase, Entry, Kink
 
@@ -467,9 +466,10 @@ def _fingerprint() -> str:
         h.update(path.read_bytes())
     devices = jax.devices()
     settings = sorted((k, repr(v)) for k, v in jax.config.values.items() if "cache" not in k)
-    facts = (sys.version, np.__version__, jax.__version__, jaxlib.__version__,
-             devices[0].client.platform, devices[0].client.platform_version,
-             [d.device_kind for d in devices], os.environ.get("XLA_FLAGS", ""), settings)  # fmt: skip
+    client = devices[0].client
+    facts = (sys.version, np.__version__, jax.__version__, jaxlib.__version__, client.platform,
+             client.platform_version, [d.device_kind for d in devices],
+             os.environ.get("XLA_FLAGS", ""), settings)  # fmt: skip
     h.update(repr(facts).encode())
     return h.hexdigest()[:32]
 
@@ -499,10 +499,12 @@ def _load_program(key: str | None) -> Any:
         return None
     try:
         serialized, in_tree, out_tree, ids = pickle.loads(
-            zlib.decompress(_program_path(key).read_bytes()))
+            zlib.decompress(_program_path(key).read_bytes())
+        )
         devices = {d.id: d for d in jax.devices()}
         return serialize_executable.deserialize_and_load(
-            serialized, in_tree, out_tree, execution_devices=[devices[i] for i in ids])
+            serialized, in_tree, out_tree, execution_devices=[devices[i] for i in ids]
+        )
     except Exception:  # absent, partly written or unreadable: compile it again
         return None
 
@@ -530,7 +532,7 @@ def _save_program(key: str | None, compiled: Any) -> None:
 def _forget_old_fingerprints(current: Path) -> None:
     folders = sorted((d for d in current.parent.iterdir() if d.is_dir() and d != current),
                      key=lambda d: d.stat().st_mtime, reverse=True)  # fmt: skip
-    for old in folders[_KEEP_FINGERPRINTS - 1:]:
+    for old in folders[_KEEP_FINGERPRINTS - 1 :]:
         for f in old.iterdir():
             f.unlink(missing_ok=True)
         old.rmdir()

@@ -91,7 +91,8 @@ def test_verify_keeps_compiled_programs_in_the_cache_folder(tmp_path):
     cache = tmp_path / "xla"
     command = [sys.executable, "-m", "jaxloss", "verify", "huber", "--checks",
                "value,gradient,jit", "--cache", str(cache), "--json"]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_COMPILATION_CACHE_DIR")}
+    unset = ("XLA_FLAGS", "JAX_COMPILATION_CACHE_DIR")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     runs = [json.loads(subprocess.run(command, capture_output=True, text=True, check=True,
                                       env=env).stdout) for _ in range(2)]  # fmt: skip
     assert all(run["passed"] and run["cache"] == str(cache) for run in runs)
