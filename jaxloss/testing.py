@@ -790,20 +790,20 @@ def _reductions_parts(s: _Spec, i: int, c: _Case) -> list[_Part]:
         combos = [ours(args, reduction=r, weights=weights if w else None,
                        where=where if m else None) for r, w, m in _COMBINATIONS]  # fmt: skip
         # The reference defines the conventions: weights=None weighs every entry 1 and
-        # where=None keeps every entry. So its four (weights, where) settings of one
+        # where=None keeps every entry. So its four (weights, where) settings of every
         # reduction run as one compiled loop over explicit arrays.
         ones, keep = jnp.ones_like(weights), jnp.ones_like(where)
-        expected = []
-        for r in ("none", "mean", "sum"):
-            settings = (jnp.stack([ones, ones, weights, weights]),
-                        jnp.stack([keep, where, keep, where]))  # fmt: skip
+        settings = (jnp.stack([ones, ones, weights, weights]),
+                    jnp.stack([keep, where, keep, where]))  # fmt: skip
 
-            def theirs(w, m, r=r):
-                o = {**c.options, "reduction": r, "weights": w, "where": m}
-                return _value_and_vjp(s.reference, args, s.argnums, o, s.seed)
+        def theirs(w, m):
+            return [_value_and_vjp(s.reference, args, s.argnums,
+                                   {**c.options, "reduction": r, "weights": w, "where": m},
+                                   s.seed) for r in ("none", "mean", "sum")]  # fmt: skip
 
-            looped = _loop(theirs, settings)
-            expected += [jax.tree.map(lambda x, k=k: x[k], looped) for k in range(4)]
+        looped = _loop(theirs, settings)
+        expected = [jax.tree.map(lambda x, k=k: x[k], looped[n])
+                    for n in range(3) for k in range(4)]  # fmt: skip
         # Excluded entries: NaN inputs there change nothing and get exactly zero gradient
         # (against the combination with weights and where above).
         nan_args = _with_nans(args, s.argnums, where)
@@ -880,13 +880,12 @@ def _kinks_judge(s: _Spec, i: int, c: _Case, out: Mapping) -> float | None:
 
 def _edge_program(fn, argnums, case, *args):
     f, diff = _partial(fn, args, argnums, case.options)
-    value, vjp = jax.vjp(f, *diff)
-    grads = vjp(jnp.ones_like(value))
-    # The second derivative at the extremes (forward over reverse, as jax.hessian runs):
-    # a Hessian-vector product along a unit direction.
+    value = f(*diff)
+    # The gradient of the summed loss and, at the extremes, its derivative along a unit
+    # direction (forward over reverse, as jax.hessian runs): a Hessian-vector product.
     ones = tuple(jnp.ones_like(d) for d in diff)
     grad_sum = jax.grad(lambda *d: jnp.sum(f(*d)), argnums=tuple(range(len(diff))))
-    hvp = jax.jvp(grad_sum, diff, ones)[1]
+    grads, hvp = jax.jvp(grad_sum, diff, ones)
     return value, grads, hvp
 
 
