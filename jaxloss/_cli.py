@@ -161,24 +161,19 @@ def _default_cache() -> Path:
 
 def _use_cache(directory: str | None) -> str | None:
     """Turns on JAX's persistent compilation cache in ``directory`` (every program, however
-    quick to compile: the checks' programs are many and small), keyed by the program, the
+    quick to compile: the checks' programs are many and small). Keyed by the program, the
     compile options, the backend and the jax/jaxlib versions, so a stale entry is never
-    used. A directory the user set for JAX already wins. The checks' own programs are
-    also kept whole in its ``jaxloss-programs`` folder, keyed by the library's source
-    and JAX's configuration, so that a second run does not trace them again."""
+    used. A directory the user set for JAX already wins."""
     import jax
-
-    from .testing import _keep_programs
 
     if directory is None:
         return None
-    if not jax.config.jax_compilation_cache_dir:
-        Path(directory).mkdir(parents=True, exist_ok=True)
-        jax.config.update("jax_compilation_cache_dir", directory)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    directory = jax.config.jax_compilation_cache_dir
-    _keep_programs(Path(directory) / "jaxloss-programs")
+    if jax.config.jax_compilation_cache_dir:
+        return jax.config.jax_compilation_cache_dir
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", directory)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return directory
 
 

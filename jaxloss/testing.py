@@ -64,26 +64,18 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import functools
-import hashlib
 import inspect
 import math
-import os
-import pickle
-import sys
 import time
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import jaxlib
 import numpy as np
-from jax.experimental import checkify, serialize_executable
+from jax.experimental import checkify
 
 from .catalogue import EdgeCase, Entry, Kink
 
@@ -197,9 +189,6 @@ class _Spec:
     kinks: tuple[Kink, ...]
     edge_cases: tuple[EdgeCase, ...]
     seed: int
-    # What names this spec's programs in the kept-programs folder (a catalogue entry's
-    # name, checks and seed); None: not kept (a user's own loss).
-    program_name: tuple[Any, ...] | None = None
 
 
 class _Mismatch(Exception):
@@ -392,39 +381,29 @@ def _compiler_options(mode: str) -> dict[str, Any] | None:
     return _FAST_COMPILE if mode == "fast" else _DEFAULT_COMPILE
 
 
-def _run_part(p: _Part, program_key: str | None = None) -> Any:
+def _run_part(p: _Part) -> Any:
     with jax.enable_x64(p.x64):
         if p.mode == "eager":
             return jax.device_get(p.fn(*p.inputs))
-        kept = _load_program(program_key)
-        if kept is not None:
-            try:
-                return jax.device_get(kept(*p.inputs))
-            except Exception:  # a kept program this process cannot run: compile it again
-                pass
         compiled = jax.jit(p.fn).lower(*p.inputs).compile(_compiler_options(p.mode))
-        _save_program(program_key, compiled)
         return jax.device_get(compiled(*p.inputs))
 
 
-def _run_parts(parts: Sequence[_Part], name: tuple[Any, ...] | None = None
-               ) -> dict[tuple[Any, ...], Any]:  # fmt: skip
+def _run_parts(parts: Sequence[_Part]) -> dict[tuple[Any, ...], Any]:
     """Runs the parts, one program per precision and mode (fewer, larger programs compile
     faster than many small ones); returns each part's outputs as numpy arrays, or a
     :class:`_Failed` for a part that could not run. A part that breaks its program is
-    found by running the parts one by one: only its own check fails. ``name`` (a
-    catalogue entry's) keeps the compiled programs between runs."""
+    found by running the parts one by one: only its own check fails."""
     groups: dict[tuple[bool, str], list[_Part]] = {}
     for p in parts:
         groups.setdefault((p.x64, p.mode), []).append(p)
     results: dict[tuple[Any, ...], Any] = {}
     for (x64, mode), group in groups.items():
         if mode != "eager" and len(group) > 1:
-            merged = _Part(("merged", *(p.key for p in group)), x64,
-                           partial(_all_of, [p.fn for p in group]),
+            merged = _Part(("merged",), x64, partial(_all_of, [p.fn for p in group]),
                            tuple(p.inputs for p in group), mode)  # fmt: skip
             try:
-                outs = _run_part(merged, _program_key(name, merged))
+                outs = _run_part(merged)
             except Exception:
                 pass
             else:
@@ -432,110 +411,10 @@ def _run_parts(parts: Sequence[_Part], name: tuple[Any, ...] | None = None
                 continue
         for p in group:
             try:
-                results[p.key] = _run_part(p, _program_key(name, p))
+                results[p.key] = _run_part(p)
             except Exception as e:
                 results[p.key] = _Failed(e)
     return results
-
-
-# Compiled programs kept between runs (``jaxloss verify --cache``). JAX's persistent
-# cache skips the compilation, but finds its entry only after tracing and lowering the
-# program again, which is most of a warm run. A catalogue entry's programs are
-# determined by the library's source, the versions and configuration of JAX, the
-# backend and its devices and XLA_FLAGS (the fingerprint), and the entry, checks,
-# seed, part, precision, mode and argument shapes (the key). The kept program is
-# used only when all of these are the same; its arguments are drawn afresh every run.
-_PROGRAMS: Path | None = None
-_KEEP_FINGERPRINTS = 4  # folders of older fingerprints beyond these are removed
-
-
-def _keep_programs(directory: str | os.PathLike[str] | None) -> None:
-    """Keeps the compiled programs of :func:`check_entry` in ``directory`` between runs
-    (``None``: not kept): a later run skips tracing, lowering and compiling them, not
-    running them."""
-    global _PROGRAMS
-    _PROGRAMS = None if directory is None else Path(directory)
-
-
-@functools.cache
-def _fingerprint() -> str:
-    h = hashlib.sha256()
-    root = Path(__file__).parent
-    for path in sorted(root.rglob("*.py")):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    devices = jax.devices()
-    settings = sorted((k, repr(v)) for k, v in jax.config.values.items() if "cache" not in k)
-    client = devices[0].client
-    facts = (sys.version, np.__version__, jax.__version__, jaxlib.__version__, client.platform,
-             client.platform_version, [d.device_kind for d in devices],
-             os.environ.get("XLA_FLAGS", ""), settings)  # fmt: skip
-    h.update(repr(facts).encode())
-    return h.hexdigest()[:32]
-
-
-def _program_key(name: tuple[Any, ...] | None, p: _Part) -> str | None:
-    # A program is loaded with the process's compile options (XLA_FLAGS), not with those
-    # it was compiled with: only the fast-compiled ones, in a process whose flags are the
-    # fast ones, are kept.
-    if _PROGRAMS is None or name is None or p.mode != "fast" or not _fast_process():
-        return None
-    shapes = jax.tree.map(lambda a: (np.shape(a), np.result_type(a).str), p.inputs)
-    what = (name, p.key, p.x64, p.mode, str(jax.tree.structure(p.inputs)), shapes)
-    return hashlib.sha256(repr(what).encode()).hexdigest()[:40]
-
-
-def _fast_process() -> bool:
-    return set(fast_compile_flags().split()) <= set(os.environ.get("XLA_FLAGS", "").split())
-
-
-def _program_path(key: str) -> Path:
-    assert _PROGRAMS is not None
-    return _PROGRAMS / _fingerprint() / f"{key}.program"
-
-
-def _load_program(key: str | None) -> Any:
-    if key is None:
-        return None
-    try:
-        serialized, in_tree, out_tree, ids = pickle.loads(
-            zlib.decompress(_program_path(key).read_bytes())
-        )
-        devices = {d.id: d for d in jax.devices()}
-        return serialize_executable.deserialize_and_load(
-            serialized, in_tree, out_tree, execution_devices=[devices[i] for i in ids]
-        )
-    except Exception:  # absent, partly written or unreadable: compile it again
-        return None
-
-
-def _save_program(key: str | None, compiled: Any) -> None:
-    if key is None:
-        return
-    path = _program_path(key)
-    try:
-        if not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                _forget_old_fingerprints(path.parent)
-            except OSError:  # another process is removing them too
-                pass
-        ids = [d.id for d in compiled.runtime_executable().local_devices()]
-        blob = zlib.compress(pickle.dumps((*serialize_executable.serialize(compiled), ids)), 1)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(blob)
-        tmp.replace(path)  # atomic: another process never reads half a program
-    except Exception:  # a program that cannot be kept is compiled again next time
-        pass
-
-
-def _forget_old_fingerprints(current: Path) -> None:
-    folders = sorted((d for d in current.parent.iterdir() if d.is_dir() and d != current),
-                     key=lambda d: d.stat().st_mtime, reverse=True)  # fmt: skip
-    for old in folders[_KEEP_FINGERPRINTS - 1 :]:
-        for f in old.iterdir():
-            f.unlink(missing_ok=True)
-        old.rmdir()
 
 
 def _all_of(fns: Sequence[Callable[..., Any]], *inputs: Sequence[Any]) -> list[Any]:
@@ -1038,7 +917,7 @@ def _verify(s: _Spec, checks: Sequence[str]) -> list[CheckResult]:
             parts.update((p.key, p) for p in _CHECKERS[check][0](s, i, c))
         except Exception as e:  # a crash inside the loss is a failed check, not a crash here
             broken[check, i] = e
-    outputs = _run_parts(list(parts.values()), s.program_name)
+    outputs = _run_parts(list(parts.values()))
     verdicts: dict[str, list[CheckResult]] = {check: [] for check in checks}
     for check, i, c in todo:
         try:
@@ -1145,7 +1024,7 @@ def _entry_spec(entry: Entry, checks: Sequence[str], seed: int) -> _Spec:
             inputs = tuple(np.asarray(a) for a in entry.inputs(seed, **opts))
         cases.append(_Case(inputs, dict(opts), mine, 2 if i == 0 else 1))
     return _Spec(entry.fn, entry.reference, entry.argnums, tuple(cases), entry.kinks,
-                 entry.edge_cases, seed, (entry.name, tuple(checks), seed))  # fmt: skip
+                 entry.edge_cases, seed)  # fmt: skip
 
 
 def export_entry(

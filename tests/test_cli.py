@@ -87,7 +87,7 @@ def test_verify_lowers_for_other_platforms(capsys):
     assert out["platforms"] == ["cuda", "tpu"]
 
 
-def test_verify_keeps_compiled_programs_in_the_cache_folder(tmp_path):
+def test_verify_fills_the_persistent_cache_folder(tmp_path):
     cache = tmp_path / "xla"
     command = [sys.executable, "-m", "jaxloss", "verify", "huber", "--checks",
                "value,gradient,jit", "--cache", str(cache), "--json"]  # fmt: skip
@@ -96,10 +96,7 @@ def test_verify_keeps_compiled_programs_in_the_cache_folder(tmp_path):
     runs = [json.loads(subprocess.run(command, capture_output=True, text=True, check=True,
                                       env=env).stdout) for _ in range(2)]  # fmt: skip
     assert all(run["passed"] and run["cache"] == str(cache) for run in runs)
-    # JAX's entries (the jit check compiles with XLA's defaults, found there) and the
-    # harness's own whole programs (the rest: found without tracing them again).
     assert any(cache.glob("*-cache"))
-    assert len(list((cache / "jaxloss-programs").rglob("*.program"))) == 1
 
 
 def test_verify_rejects_unknown_names_and_checks(capsys):
