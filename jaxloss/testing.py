@@ -324,9 +324,9 @@ def _argname(fn: Callable[..., Any], index: int) -> str:
 # * ``"default"``: compiled exactly as a user's ``jax.jit`` compiles it. The ``jit``
 #   check (compiled against eager) and the ``fused_reduction`` check (a backend
 #   compiler bug) are about that program, so they use it.
-# * ``"eager"``: op by op, as unjitted code runs. Checks that run many variants of one
-#   call (the reductions) share its per-primitive compilations, which also carry over
-#   from loss to loss.
+#
+# The op-by-op runs (the ``jit`` check's eager side, a kink's second look) happen in the
+# checks' judges, not in parts.
 #
 # Same-shaped variants of one call (edge cases and kinks of one shape, the points of a
 # finite difference, the rounded inputs of the dtypes check) go through one compiled
@@ -364,7 +364,7 @@ class _Part:
     x64: bool
     fn: Callable[..., Any]
     inputs: tuple[Any, ...]
-    mode: str = "fast"  # "fast", "default" or "eager"
+    mode: str = "fast"  # "fast" or "default"
 
 
 class _Failed:
@@ -383,8 +383,6 @@ def _compiler_options(mode: str) -> dict[str, Any] | None:
 
 def _run_part(p: _Part) -> Any:
     with jax.enable_x64(p.x64):
-        if p.mode == "eager":
-            return jax.device_get(p.fn(*p.inputs))
         compiled = jax.jit(p.fn).lower(*p.inputs).compile(_compiler_options(p.mode))
         return jax.device_get(compiled(*p.inputs))
 
@@ -399,7 +397,7 @@ def _run_parts(parts: Sequence[_Part]) -> dict[tuple[Any, ...], Any]:
         groups.setdefault((p.x64, p.mode), []).append(p)
     results: dict[tuple[Any, ...], Any] = {}
     for (x64, mode), group in groups.items():
-        if mode != "eager" and len(group) > 1:
+        if len(group) > 1:
             merged = _Part(("merged",), x64, partial(_all_of, [p.fn for p in group]),
                            tuple(p.inputs for p in group), mode)  # fmt: skip
             try:
@@ -905,11 +903,7 @@ def _verify(s: _Spec, checks: Sequence[str]) -> list[CheckResult]:
     for check in checks:
         if check not in _CHECKERS:
             raise ValueError(f"check_loss: unknown check {check!r}; known: {', '.join(CHECKS)}")
-    todo: list[tuple[str, int, _Case]] = []
-    for check in checks:
-        for i, c in enumerate(s.cases):
-            if check in c.checks and not (check in _ONCE and i > 0):
-                todo.append((check, i, c))
+    todo = _todo(s, checks)
     parts: dict[tuple[Any, ...], _Part] = {}  # by key: checks share some parts
     broken: dict[tuple[str, int], Exception] = {}
     for check, i, c in todo:
@@ -941,6 +935,12 @@ def _verify(s: _Spec, checks: Sequence[str]) -> list[CheckResult]:
         detail = "none given" if check in _ONCE and not _given(s, check) else ""
         results.append(CheckResult(check, True, max(errors) if errors else None, detail))
     return results
+
+
+def _todo(s: _Spec, checks: Sequence[str]) -> list[tuple[str, int, _Case]]:
+    """Each check with each case it runs under."""
+    return [(check, i, c) for check in checks for i, c in enumerate(s.cases)
+            if check in c.checks and not (check in _ONCE and i > 0)]  # fmt: skip
 
 
 def _given(s: _Spec, check: str) -> bool:
@@ -1039,13 +1039,9 @@ def export_entry(
 
     checks = tuple(checks)
     s = _entry_spec(entry, checks, seed)
-    parts = [
-        (p, c)
-        for check in checks
-        for i, c in enumerate(s.cases)
-        if check in c.checks and not (check in _ONCE and i > 0)
-        for p in _CHECKERS[check][0](s, i, c)
-    ]
+    # By key, as check_entry runs them: checks share some parts.
+    parts = list({p.key: (p, c) for check, i, c in _todo(s, checks)
+                  for p in _CHECKERS[check][0](s, i, c)}.values())  # fmt: skip
 
     def lower(fn, inputs, x64):
         with jax.enable_x64(x64):
