@@ -92,12 +92,13 @@ def _plural(n: int, word: str) -> str:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     entries = _select([], args.family)
+    sections = _sections()
     if args.json:
         rows = [
             {
                 "name": e.name,
                 "family": e.family,
-                "section": _sections()[e.name],
+                "section": sections[e.name],
                 "summary": e.summary,
                 "options": [dict(o) for o in e.options],
                 "peers": {k: v for k, v in vars(e.peers).items() if v},
@@ -106,7 +107,6 @@ def _cmd_list(args: argparse.Namespace) -> int:
         ]
         print(json.dumps({"losses": rows}, indent=2, default=str))
         return 0
-    sections = _sections()
     rows = [
         (e.name, sections[e.name], e.peers.torch or "—", e.peers.optax or "—",
          e.peers.keras or "—", e.summary)
