@@ -2,9 +2,9 @@
 
 Runs each command as a user would, in a fresh subprocess, and records its wall time:
 
-- `jaxloss verify` over the whole catalogue from a cold start: an empty persistent
-  compilation cache (a fresh folder passed with `--cache`);
-- the same again with that cache warm;
+- `jaxloss verify` over the whole catalogue from a cold start: an empty folder of kept
+  programs (a fresh folder passed with `--cache`);
+- the same again with those programs kept;
 - `jaxloss verify huber`, cold;
 - `jaxloss verify --platforms cuda,tpu` (the cross-platform lowering), warm;
 - with `--tests`, the README's test command (`python -m pytest -n auto --maxprocesses 4`).

@@ -156,24 +156,18 @@ def _cell(report: Any, check: str) -> str:
 
 def _default_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "jaxloss" / "xla"
+    return Path(base) / "jaxloss" / "programs"
 
 
 def _use_cache(directory: str | None) -> str | None:
-    """Turns on JAX's persistent compilation cache in ``directory`` (every program, however
-    quick to compile: the checks' programs are many and small). Keyed by the program, the
-    compile options, the backend and the jax/jaxlib versions, so a stale entry is never
-    used. A directory the user set for JAX already wins."""
-    import jax
+    """Keeps the checks' compiled programs in ``directory`` between runs (see
+    ``jaxloss._programs``): a second run loads them instead of tracing, lowering and
+    compiling them again."""
+    from . import _programs
 
-    if directory is None:
-        return None
-    if jax.config.jax_compilation_cache_dir:
-        return jax.config.jax_compilation_cache_dir
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", directory)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    if directory is not None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    _programs.keep_in(directory)
     return directory
 
 
@@ -192,7 +186,18 @@ def _verify_one(task: tuple[str, tuple[str, ...], tuple[str, ...]]) -> dict[str,
 
 
 def _worker_init(cache: str | None) -> None:
+    _collect_less()
     _use_cache(cache)
+
+
+def _collect_less() -> None:
+    """Python's cycle collector, tuned for a process that traces programs: tracing makes
+    many short-lived containers, and the default thresholds spent about 4% of a
+    verification scanning them (and the imported modules, frozen out of its way)."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(100_000, 100, 100)
 
 
 def _fast_compiles() -> None:
@@ -218,6 +223,7 @@ def _run_verify(names: list[str], checks: tuple[str, ...], platforms: tuple[str,
     bar = _bar(len(tasks))
     reports: dict[str, Any] = {}
     if jobs <= 1:
+        _collect_less()
         _use_cache(cache)
         for t in tasks:
             bar.set(t[0])
@@ -395,7 +401,7 @@ def _parser() -> argparse.ArgumentParser:
         help="check every loss's gradient rule against its reference on this backend",
         description="Runs jaxloss.testing.check_entry over the catalogue (or the named "
         "losses), in parallel processes, and prints one row per loss; exits 1 if any check "
-        "fails. Compiled programs are kept in a persistent cache, so a second run is faster.",
+        "fails. Compiled programs are kept in a cache folder, so a second run is faster.",
     )
     p.add_argument("names", nargs="*", help="losses to verify (default: all)")
     p.add_argument("--family", help="only this family or docs section (e.g. contrastive)")
@@ -409,7 +415,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=0,
                    help="processes to run (default: one per CPU core)")  # fmt: skip
     p.add_argument("--cache", metavar="DIR",
-                   help=f"persistent compilation cache (default: {_default_cache()})")  # fmt: skip
+                   help=f"keep compiled programs here (default: {_default_cache()})")  # fmt: skip
     p.add_argument("--no-cache", action="store_true", help="compile everything afresh")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_verify)

@@ -77,6 +77,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 
+from . import _programs
+from . import catalogue as _catalogue
 from .catalogue import EdgeCase, Entry, Kink
 
 __all__ = [
@@ -189,6 +191,9 @@ class _Spec:
     kinks: tuple[Kink, ...]
     edge_cases: tuple[EdgeCase, ...]
     seed: int
+    # Names this spec's programs among those kept between runs (a catalogue entry's name,
+    # checks and seed); None: not kept (a user's own loss).
+    program_name: tuple[Any, ...] | None = None
 
 
 class _Mismatch(Exception):
@@ -339,6 +344,9 @@ _FAST_COMPILE = {
     "xla_backend_optimization_level": 0,
     # The classic element-wise emitters: the same arithmetic, compiled several times faster.
     "xla_cpu_use_fusion_emitters": False,
+    # One LLVM module, not 32 compiled on parallel threads: splitting and cloning it was a
+    # tenth of the compile time, and `jaxloss verify` already keeps every core busy.
+    "xla_cpu_parallel_codegen_split_count": 1,
 }
 # XLA:CPU's own defaults, for the checks of the program a user's jax.jit compiles: they
 # hold whatever XLA_FLAGS says (`jaxloss verify` compiles everything else fast).
@@ -346,6 +354,7 @@ _DEFAULT_COMPILE = {
     "xla_cpu_opt_preset": "CPU_OPT_PRESET_DEFAULT",
     "xla_backend_optimization_level": 3,
     "xla_cpu_use_fusion_emitters": True,
+    "xla_cpu_parallel_codegen_split_count": 32,
 }
 
 
@@ -381,27 +390,39 @@ def _compiler_options(mode: str) -> dict[str, Any] | None:
     return _FAST_COMPILE if mode == "fast" else _DEFAULT_COMPILE
 
 
-def _run_part(p: _Part) -> Any:
+def _run_part(p: _Part, name: tuple[Any, ...] | None = None) -> Any:
     with jax.enable_x64(p.x64):
-        compiled = jax.jit(p.fn).lower(*p.inputs).compile(_compiler_options(p.mode))
+        program = None if name is None else _programs.key((*name, p.key, p.x64, p.mode),
+                                                          p.inputs)  # fmt: skip
+        kept = _programs.load(program)
+        if kept is not None:
+            try:
+                return jax.device_get(kept(*p.inputs))
+            except Exception:  # a kept program this process cannot run: compiled again
+                pass
+        lowered = jax.jit(p.fn).lower(*p.inputs)
+        compiled = _programs.compile_and_keep(lowered, _compiler_options(p.mode), program)
         return jax.device_get(compiled(*p.inputs))
 
 
-def _run_parts(parts: Sequence[_Part]) -> dict[tuple[Any, ...], Any]:
+def _run_parts(parts: Sequence[_Part], name: tuple[Any, ...] | None = None
+               ) -> dict[tuple[Any, ...], Any]:  # fmt: skip
     """Runs the parts, one program per precision and mode (fewer, larger programs compile
     faster than many small ones); returns each part's outputs as numpy arrays, or a
     :class:`_Failed` for a part that could not run. A part that breaks its program is
-    found by running the parts one by one: only its own check fails."""
+    found by running the parts one by one: only its own check fails. ``name`` (a
+    catalogue entry's) keeps the compiled programs between runs."""
     groups: dict[tuple[bool, str], list[_Part]] = {}
     for p in parts:
         groups.setdefault((p.x64, p.mode), []).append(p)
     results: dict[tuple[Any, ...], Any] = {}
     for (x64, mode), group in groups.items():
         if len(group) > 1:
-            merged = _Part(("merged",), x64, partial(_all_of, [p.fn for p in group]),
+            merged = _Part(("merged", *(p.key for p in group)), x64,
+                           partial(_all_of, [p.fn for p in group]),
                            tuple(p.inputs for p in group), mode)  # fmt: skip
             try:
-                outs = _run_part(merged)
+                outs = _run_part(merged, name)
             except Exception:
                 pass
             else:
@@ -409,7 +430,7 @@ def _run_parts(parts: Sequence[_Part]) -> dict[tuple[Any, ...], Any]:
                 continue
         for p in group:
             try:
-                results[p.key] = _run_part(p)
+                results[p.key] = _run_part(p, name)
             except Exception as e:
                 results[p.key] = _Failed(e)
     return results
@@ -911,7 +932,7 @@ def _verify(s: _Spec, checks: Sequence[str]) -> list[CheckResult]:
             parts.update((p.key, p) for p in _CHECKERS[check][0](s, i, c))
         except Exception as e:  # a crash inside the loss is a failed check, not a crash here
             broken[check, i] = e
-    outputs = _run_parts(list(parts.values()))
+    outputs = _run_parts(list(parts.values()), s.program_name)
     verdicts: dict[str, list[CheckResult]] = {check: [] for check in checks}
     for check, i, c in todo:
         try:
@@ -1023,8 +1044,11 @@ def _entry_spec(entry: Entry, checks: Sequence[str], seed: int) -> _Spec:
         with jax.enable_x64(True):
             inputs = tuple(np.asarray(a) for a in entry.inputs(seed, **opts))
         cases.append(_Case(inputs, dict(opts), mine, 2 if i == 0 else 1))
+    # Only the catalogue's own entries have programs kept between runs: the fingerprint
+    # of the kept programs covers the library's source, not a caller's.
+    ours = entry.name in _catalogue.names() and _catalogue.get(entry.name) is entry
     return _Spec(entry.fn, entry.reference, entry.argnums, tuple(cases), entry.kinks,
-                 entry.edge_cases, seed)  # fmt: skip
+                 entry.edge_cases, seed, (entry.name, checks, seed) if ours else None)  # fmt: skip
 
 
 def export_entry(

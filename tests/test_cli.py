@@ -14,9 +14,8 @@ from jaxloss._cli import main
 
 @pytest.fixture(autouse=True)
 def no_cache_in_this_process(monkeypatch):
-    """The commands run in this process leave JAX's compilation cache and the harness's
-    kept programs as they were (JAX sets its cache folder once per process): the cache
-    itself is tested in a process of its own."""
+    """The commands run in this process keep no programs: the cache is tested in a
+    process of its own."""
     monkeypatch.setattr(_cli, "_use_cache", lambda directory: directory)
 
 
@@ -87,16 +86,33 @@ def test_verify_lowers_for_other_platforms(capsys):
     assert out["platforms"] == ["cuda", "tpu"]
 
 
-def test_verify_fills_the_persistent_cache_folder(tmp_path):
-    cache = tmp_path / "xla"
+def verify_huber(cache, **env):
     command = [sys.executable, "-m", "jaxloss", "verify", "huber", "--checks",
                "value,gradient,jit", "--cache", str(cache), "--json"]  # fmt: skip
     unset = ("XLA_FLAGS", "JAX_COMPILATION_CACHE_DIR")
-    env = {k: v for k, v in os.environ.items() if k not in unset}
-    runs = [json.loads(subprocess.run(command, capture_output=True, text=True, check=True,
-                                      env=env).stdout) for _ in range(2)]  # fmt: skip
-    assert all(run["passed"] and run["cache"] == str(cache) for run in runs)
-    assert any(cache.glob("*-cache"))
+    env = {**{k: v for k, v in os.environ.items() if k not in unset}, **env}
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    run = json.loads(out.stdout)
+    assert run["passed"] and run["cache"] == str(cache), run
+    return sorted(cache.rglob("*.program"))
+
+
+def test_verify_keeps_its_compiled_programs_in_the_cache_folder(tmp_path):
+    cache = tmp_path / "programs"
+    first = verify_huber(cache)
+    # The float32 program and the jit check's, in the folder of this source's fingerprint.
+    assert len(first) == 2 and len({p.parent for p in first}) == 1
+    assert verify_huber(cache) == first
+
+
+def test_verify_keeps_only_what_it_compiled_when_jax_has_a_cache_of_its_own(tmp_path):
+    # An executable JAX loaded from its own persistent cache does not serialise whole on
+    # XLA:CPU: a program JAX answered from the user's cache is compiled, not kept.
+    users = {"JAX_COMPILATION_CACHE_DIR": str(tmp_path / "jax"),
+             "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}  # fmt: skip
+    assert len(verify_huber(tmp_path / "a", **users)) == 2
+    assert verify_huber(tmp_path / "b", **users) == []  # every program came from JAX's cache
+    assert verify_huber(tmp_path / "b", **users) == []
 
 
 def test_verify_rejects_unknown_names_and_checks(capsys):

@@ -1,12 +1,14 @@
 """The verification harness passes correct rules and catches each kind of broken one."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import jaxloss
-from jaxloss import catalogue, reference, testing
+from jaxloss import _programs, catalogue, reference, testing
 from jaxloss._reduce import apply
 
 K1, K2 = jax.random.split(jax.random.key(7))
@@ -247,3 +249,73 @@ def test_export_names_the_program_that_does_not_lower():
     entry = catalogue.Entry("host_loss", loss, base.reference, "test", "", base.sample)
     result = testing.export_entry(entry, ["tpu"], ["value"])
     assert not result.passed and result.detail.startswith("value (default options) for tpu:")
+
+
+# --- compiled programs kept between runs (``jaxloss verify --cache``)
+
+KEPT_CHECKS = ("value", "gradient", "jit", "reductions")
+
+
+def kept_files(directory):
+    return sorted(p.relative_to(directory) for p in directory.rglob("*.program"))
+
+
+@pytest.fixture
+def keep(tmp_path):
+    _programs.keep_in(tmp_path)
+    yield tmp_path
+    _programs.keep_in(None)
+
+
+def test_a_second_run_uses_the_kept_programs_without_compiling(keep, monkeypatch):
+    entry = catalogue.get("huber")
+    assert testing.check_entry(entry, KEPT_CHECKS).passed
+    first = kept_files(keep)
+    # One program per precision and compile mode (float32, float64, the jit check's).
+    assert len(first) == 3, first
+
+    def no_compiling(lowered, options, program):
+        raise AssertionError("a kept program was compiled again")
+
+    monkeypatch.setattr(_programs, "compile_and_keep", no_compiling)
+    report = testing.check_entry(entry, KEPT_CHECKS)
+    assert report.passed, report
+    assert kept_files(keep) == first
+
+
+def test_kept_programs_serve_only_the_source_they_were_compiled_from(keep, monkeypatch):
+    entry = catalogue.get("huber")
+    assert testing.check_entry(entry, ("value",)).passed
+    (old,) = {f.parts[0] for f in kept_files(keep)}
+    monkeypatch.setattr(_programs, "fingerprint", lambda: "an edited source")
+    assert testing.check_entry(entry, ("value",)).passed
+    assert {f.parts[0] for f in kept_files(keep)} == {old, "an edited source"}
+
+
+def test_an_unreadable_kept_program_is_compiled_again(keep):
+    entry = catalogue.get("huber")
+    assert testing.check_entry(entry, ("value", "gradient")).passed
+    for f in keep.rglob("*.program"):
+        f.write_bytes(b"not a program")
+    assert testing.check_entry(entry, ("value", "gradient")).passed
+    assert all(f.read_bytes() != b"not a program" for f in keep.rglob("*.program"))
+
+
+def test_user_losses_and_older_sources_are_not_kept(keep, monkeypatch):
+    assert run(make_loss(good_fwd, good_bwd), checks=("value",)).passed
+    # A caller's own entry, even under a catalogue name: its source is not the library's.
+    base = catalogue.get("huber")
+    mine = catalogue.Entry("huber", base.fn, base.reference, "test", "", base.sample)
+    assert testing.check_entry(mine, ("value",)).passed
+    assert kept_files(keep) == []
+    for n in range(6):
+        monkeypatch.setattr(_programs, "fingerprint", lambda n=n: f"source {n}")
+        assert testing.check_entry(base, ("value",)).passed
+    assert {f.parts[0] for f in kept_files(keep)} == {f"source {n}" for n in range(2, 6)}
+
+
+def test_the_fingerprint_names_what_a_program_depends_on():
+    assert re.fullmatch("[0-9a-f]{32}", _programs.fingerprint())
+    # The host CPU's instruction set: a folder shared between machines must not hand a
+    # program to another CPU.
+    assert _programs._host_cpu()
