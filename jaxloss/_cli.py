@@ -156,18 +156,28 @@ def _cell(report: Any, check: str) -> str:
 
 def _default_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "jaxloss" / "programs"
+    return Path(base) / "jaxloss" / "verify"
 
 
 def _use_cache(directory: str | None) -> str | None:
-    """Keeps the checks' compiled programs in ``directory`` between runs (see
+    """Keeps the checks' compiled programs in ``directory/programs`` between runs (see
     ``jaxloss._programs``): a second run loads them instead of tracing, lowering and
-    compiling them again."""
+    compiling them again. The op-by-op runs (the ``jit`` check's eager side), whose
+    operations each compile once per process, use JAX's persistent compilation cache in
+    ``directory/jax``, or the folder the user set for JAX."""
+    import jax
+
     from . import _programs
 
-    if directory is not None:
-        Path(directory).mkdir(parents=True, exist_ok=True)
-    _programs.keep_in(directory)
+    if directory is None:
+        _programs.keep_in(None)
+        return None
+    if not jax.config.jax_compilation_cache_dir:
+        (Path(directory) / "jax").mkdir(parents=True, exist_ok=True)
+        jax.config.update("jax_compilation_cache_dir", str(Path(directory) / "jax"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    _programs.keep_in(Path(directory) / "programs")
     return directory
 
 

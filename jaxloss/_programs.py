@@ -1,32 +1,35 @@
 """Compiled programs kept between runs of ``jaxloss verify`` (its ``--cache`` folder).
 
-Most of a second run with JAX's persistent compilation cache is spent tracing and
+Most of a second run with JAX's persistent compilation cache was spent tracing and
 lowering each program again, only to compute the key under which JAX finds it. A
 catalogue entry's check programs are determined by things that can be named without
 tracing: the library's source, the versions of Python, NumPy, ml_dtypes, jax and
 jaxlib, JAX's configuration, the backend, its devices and the host CPU, ``XLA_FLAGS``
 (together, the fingerprint: one folder each), and the entry, its checks and seed, the
 part, its precision, compile mode and argument shapes (the key: one file each). A kept
-program is loaded only when all of these are the same, and it runs on the arguments
-drawn in this run: what a kept program skips is tracing, lowering and compiling, never
-a check.
+program is loaded only when all of these are the same, and it runs on this run's
+arguments: what a kept program skips is tracing, lowering and compiling, never a check.
+The entry's seeded sample, drawn op by op, is kept beside its programs.
 
 An executable that JAX loaded from its own persistent cache does not serialise whole on
 XLA:CPU (jaxlib 0.10.2: the reloaded copy fails with ``Function ... not found``), so a
-program is kept only when this process compiled it: ``jaxloss verify`` does not turn on
-JAX's cache, and a compilation that JAX answered from a cache the user set up is not
-kept. A kept program that fails to load or to run is compiled again.
+program is kept only when this process compiled it: the programs kept here never go
+into JAX's cache (which ``jaxloss verify`` turns on for the op-by-op runs), and a
+compilation that JAX answered from a cache the user set up is not kept. A kept program
+that fails to load or to run is compiled again.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import os
 import pickle
 import platform
 import sys
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +111,21 @@ def _path(program: str) -> Path:
     return _FOLDER / fingerprint() / f"{program}{_SUFFIX}"
 
 
+def _write(path: Path, write: Callable[[Any], None]) -> None:
+    """``write(file)`` into ``path``, atomically: another process never reads half a file.
+    The first file of a new fingerprint removes the folders of older ones."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            _forget_old_fingerprints(path.parent)
+        except OSError:  # another process is removing them too
+            pass
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        write(f)
+    tmp.replace(path)
+
+
 def load(program: str | None) -> Any:
     """The kept program (a ``jax.stages.Compiled``), or ``None``."""
     if program is None:
@@ -130,9 +148,20 @@ def load(program: str | None) -> Any:
 
 def compile_and_keep(lowered: Any, options: dict[str, Any] | None, program: str | None) -> Any:
     """``lowered.compile(options)``, kept under ``program`` when this process compiled it."""
+    if program is None:
+        return lowered.compile(options)
     hits = _hits
-    compiled = lowered.compile(options)
-    if program is not None and _hits == hits:
+    # JAX's persistent cache (which `jaxloss verify` turns on for the op-by-op runs) stores
+    # only what took at least this long to compile: so never a program kept here, which
+    # a later run would otherwise get from it, unkeepable.
+    setting = "jax_persistent_cache_min_compile_time_secs"
+    before = getattr(jax.config, setting)
+    jax.config.update(setting, math.inf)
+    try:
+        compiled = lowered.compile(options)
+    finally:
+        jax.config.update(setting, before)
+    if _hits == hits:
         _save(program, compiled)
     return compiled
 
@@ -140,21 +169,33 @@ def compile_and_keep(lowered: Any, options: dict[str, Any] | None, program: str 
 def _save(program: str, compiled: Any) -> None:
     from jax.experimental import serialize_executable
 
-    path = _path(program)
     try:
-        if not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                _forget_old_fingerprints(path.parent)
-            except OSError:  # another process is removing them too
-                pass
         ids = [d.id for d in compiled.runtime_executable().local_devices()]
         blob = zlib.compress(pickle.dumps((*serialize_executable.serialize(compiled), ids)), 1)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(blob)
-        tmp.replace(path)  # atomic: another process never reads half a program
+        _write(_path(program), lambda f: f.write(blob))
     except Exception:  # a program that cannot be kept is compiled again next time
         pass
+
+
+def kept_arrays(what: tuple[Any, ...], make: Callable[[], tuple[np.ndarray, ...]]
+                ) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """``make()``, NumPy arrays determined by ``what`` and the fingerprint (a catalogue
+    entry's seeded sample), kept beside the programs: drawing it runs JAX op by op, and
+    each operation compiles once per process."""
+    if _FOLDER is None:
+        return make()
+    path = _FOLDER / fingerprint() / (hashlib.sha256(repr(what).encode()).hexdigest()[:40] + ".npz")
+    try:
+        with np.load(path) as f:
+            return tuple(f[f"a{i}"] for i in range(len(f.files)))
+    except Exception:  # absent or unreadable: drawn again
+        pass
+    arrays = tuple(np.asarray(a) for a in make())
+    try:
+        _write(path, lambda f: np.savez(f, **{f"a{i}": a for i, a in enumerate(arrays)}))
+    except Exception:  # kept next time
+        pass
+    return arrays
 
 
 def _forget_old_fingerprints(current: Path) -> None:

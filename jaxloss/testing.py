@@ -1033,20 +1033,24 @@ PER_OPTION_CHECKS = ("value", "gradient", "finite_differences")
 
 
 def _entry_spec(entry: Entry, checks: Sequence[str], seed: int) -> _Spec:
+    # Only the catalogue's own entries have programs (and samples) kept between runs: the
+    # fingerprint of what is kept covers the library's source, not a caller's.
+    ours = entry.name in _catalogue.names() and _catalogue.get(entry.name) is entry
     cases = []
     for i, opts in enumerate(entry.options):
         mine = tuple(c for c in checks if i == 0 or c in PER_OPTION_CHECKS)
         if not mine:
             continue
+
         # Options may change the input domain, so each option set gets its own sample,
         # drawn with x64 on whatever the caller's setting, so that `jaxloss verify` and
         # the test suite check the same inputs (jax.random draws differ with x64).
-        with jax.enable_x64(True):
-            inputs = tuple(np.asarray(a) for a in entry.inputs(seed, **opts))
+        def draw(opts=opts):
+            with jax.enable_x64(True):
+                return tuple(np.asarray(a) for a in entry.inputs(seed, **opts))
+
+        inputs = _programs.kept_arrays(("sample", entry.name, seed, i), draw) if ours else draw()
         cases.append(_Case(inputs, dict(opts), mine, 2 if i == 0 else 1))
-    # Only the catalogue's own entries have programs kept between runs: the fingerprint
-    # of the kept programs covers the library's source, not a caller's.
-    ours = entry.name in _catalogue.names() and _catalogue.get(entry.name) is entry
     return _Spec(entry.fn, entry.reference, entry.argnums, tuple(cases), entry.kinks,
                  entry.edge_cases, seed, (entry.name, checks, seed) if ours else None)  # fmt: skip
 

@@ -1,5 +1,6 @@
 """Strict numerics for every test: 8 CPU devices, x64, no implicit rank or dtype promotion."""
 
+import gc
 import os
 
 from jaxloss.testing import fast_compile_flags
@@ -19,6 +20,11 @@ import pytest
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+# Tracing makes many short-lived containers: collect cycles less often, and never scan
+# what the imports made (as `jaxloss verify` does).
+gc.freeze()
+gc.set_threshold(100_000, 100, 100)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups

@@ -88,31 +88,35 @@ def test_verify_lowers_for_other_platforms(capsys):
 
 def verify_huber(cache, **env):
     command = [sys.executable, "-m", "jaxloss", "verify", "huber", "--checks",
-               "value,gradient,jit", "--cache", str(cache), "--json"]  # fmt: skip
+               "value,gradient,jit", "--json"]  # fmt: skip
+    command += ["--no-cache"] if cache is None else ["--cache", str(cache)]
     unset = ("XLA_FLAGS", "JAX_COMPILATION_CACHE_DIR")
     env = {**{k: v for k, v in os.environ.items() if k not in unset}, **env}
     out = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     run = json.loads(out.stdout)
-    assert run["passed"] and run["cache"] == str(cache), run
-    return sorted(cache.rglob("*.program"))
+    assert run["passed"] and run["cache"] == (cache and str(cache)), run
+    return [] if cache is None else sorted(cache.rglob("*.program"))
 
 
 def test_verify_keeps_its_compiled_programs_in_the_cache_folder(tmp_path):
-    cache = tmp_path / "programs"
+    cache = tmp_path / "verify"
     first = verify_huber(cache)
     # The float32 program and the jit check's, in the folder of this source's fingerprint.
     assert len(first) == 2 and len({p.parent for p in first}) == 1
+    # The op-by-op runs' operations are in JAX's persistent cache, the kept programs not.
+    jax_entries = [p for p in (cache / "jax").rglob("*") if p.is_file()]
+    assert jax_entries and all(p.stat().st_size < 100_000 for p in jax_entries)
     assert verify_huber(cache) == first
 
 
 def test_verify_keeps_only_what_it_compiled_when_jax_has_a_cache_of_its_own(tmp_path):
     # An executable JAX loaded from its own persistent cache does not serialise whole on
-    # XLA:CPU: a program JAX answered from the user's cache is compiled, not kept.
+    # XLA:CPU: a program JAX answers from the user's cache is used, not kept.
     users = {"JAX_COMPILATION_CACHE_DIR": str(tmp_path / "jax"),
              "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}  # fmt: skip
-    assert len(verify_huber(tmp_path / "a", **users)) == 2
-    assert verify_huber(tmp_path / "b", **users) == []  # every program came from JAX's cache
-    assert verify_huber(tmp_path / "b", **users) == []
+    verify_huber(None, **users)  # fills the user's cache with every program
+    assert verify_huber(tmp_path / "verify", **users) == []
+    assert not (tmp_path / "verify" / "jax").exists()  # the user's folder is the one used
 
 
 def test_verify_rejects_unknown_names_and_checks(capsys):

@@ -267,7 +267,7 @@ def keep(tmp_path):
     _programs.keep_in(None)
 
 
-def test_a_second_run_uses_the_kept_programs_without_compiling(keep, monkeypatch):
+def test_a_second_run_uses_the_kept_programs_and_sample_without_compiling(keep, monkeypatch):
     entry = catalogue.get("huber")
     assert testing.check_entry(entry, KEPT_CHECKS).passed
     first = kept_files(keep)
@@ -277,7 +277,11 @@ def test_a_second_run_uses_the_kept_programs_without_compiling(keep, monkeypatch
     def no_compiling(lowered, options, program):
         raise AssertionError("a kept program was compiled again")
 
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("a kept sample was drawn again")
+
     monkeypatch.setattr(_programs, "compile_and_keep", no_compiling)
+    monkeypatch.setattr(catalogue.Entry, "inputs", no_drawing)
     report = testing.check_entry(entry, KEPT_CHECKS)
     assert report.passed, report
     assert kept_files(keep) == first
