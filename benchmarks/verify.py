@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     runs: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        cache = str(Path(tmp) / "xla")
+        cache = str(Path(tmp) / "verify")
         runs["cold"] = _timed(_verify([*args.names, "--cache", cache]))
         runs["warm"] = _timed(_verify([*args.names, "--cache", cache]))
         runs["one loss"] = _timed(_verify(["huber", "--cache", str(Path(tmp) / "one")]))
@@ -111,7 +112,62 @@ def main(argv: list[str] | None = None) -> int:
         (out / f"verify_{info['backend']}.md").write_text(report)
         (out / f"verify_{info['backend']}.json").write_text(json.dumps(data, indent=2, default=str))
         print(report)
+        if not args.out and not args.names and "test suite" in runs:
+            quote_in_docs(data)
     return 1 if failed else 0
+
+
+_COST_ROWS = (
+    ("cold", "`jaxloss verify --cache EMPTY_DIR`: the whole catalogue, nothing compiled yet",
+     "60 s (90 s at most)"),
+    ("warm", "the same again, with the programs that the first run kept", "20 s"),
+    ("one loss", "`jaxloss verify huber`, cold", "5 s"),
+    ("platforms", "`jaxloss verify --platforms cuda,tpu`, warm: the checks and the lowering "
+     "of every checked program for GPU and TPU", "—"),
+    ("test suite", "the README's test command, `python -m pytest -n auto --maxprocesses 4`",
+     "10 min"),
+)  # fmt: skip
+
+
+def quote_in_docs(data: dict[str, object]) -> None:
+    """Quotes a recorded run in docs/verification.md (its Cost section) and the README
+    (the comments above its two commands); tests/test_benchmarks.py checks that they
+    match the recorded results."""
+    runs, info = data["runs"], data["machine"]
+    assert isinstance(runs, dict) and isinstance(info, dict)
+
+    def wall(name: str) -> str:
+        return f"{runs[name]['wall_s']:.0f} s"
+
+    load = " ".join(f"{x:.2f}" for x in info["loadavg_start"])
+    lines = [
+        "## Cost",
+        "",
+        f"Measured by `python benchmarks/verify.py --tests` on {info['date'][:10]} "
+        f"({info['cpu']}, {info['cpus_usable']} usable CPU cores, jax {info['jax']}, load "
+        f"average {load} at the start), each command in a fresh process; "
+        "`benchmarks/results/verify_cpu.md` has the run, and `jaxloss verify` prints its "
+        "own time on its last line.",
+        "",
+        "| run | wall | what | target on 2 cores |",
+        "| --- | --- | --- | --- |",
+        *(f"| {name} | {wall(name)} | {what} | {target} |" for name, what, target in _COST_ROWS),
+        "",
+    ]
+    page = ROOT / "docs" / "verification.md"
+    text = page.read_text()
+    start = text.index("## Cost")
+    end = text.index("\n## ", start + 3) + 1
+    page.write_text(text[:start] + "\n".join(lines) + "\n" + text[end:])
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    text = re.sub(r"# \(verify: [^\n]*\n",
+                  f"# (verify: {wall('cold')} on 2 CPU cores from a cold start, {wall('warm')} "
+                  "with the programs a first run keeps;\n", text, count=1)  # fmt: skip
+    minutes = float(runs["test suite"]["wall_s"]) / 60
+    text = re.sub(r"# \(about \d+ min on 2 CPU cores\):",
+                  f"# (about {minutes:.0f} min on 2 CPU cores):", text, count=1)  # fmt: skip
+    readme.write_text(text)
 
 
 if __name__ == "__main__":
