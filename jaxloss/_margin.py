@@ -147,7 +147,12 @@ def _multi_margin_bwd(p, margin, res, g):
     total = jnp.sum(s, axis=-1, keepdims=True)
     # A label scored ±inf: zero gradient (the loss is 0 or +inf there).
     gc = _nan_unless(_valid(x, y)[..., None], jnp.where(finite, g[..., None] * inv_c, 0))
-    return gc * (s - jnp.where(_is_label(x, y), total, zero)), None
+    grad = gc * (s - jnp.where(_is_label(x, y), total, zero))
+    if p == 1:
+        return grad, None
+    # p = 2: another class at +inf makes that 0 · inf; selected on the output, not on the
+    # slopes (a select there splits the pass over [N, C] in two on XLA:CPU, 2.3x slower).
+    return jnp.where(finite, grad, zero), None
 
 
 _multi_margin.defvjp(_multi_margin_fwd, _multi_margin_bwd)

@@ -36,7 +36,7 @@ from jaxloss import catalogue
 _TIMEOUT = 30.0
 
 # Option sets checked besides each entry's first, where the edge behaviour depends on one.
-_EXTRA_OPTIONS = {"general_robust": ({"alpha": -math.inf},)}
+_EXTRA_OPTIONS = {"general_robust": ({"alpha": -math.inf},), "multi_margin": ({"p": 2},)}
 # Documented range limits (docs/detection.md, "Range"): ciou's Hessian-vector product at
 # boxes scaled by 1e-30 sums second-order terms that overflow float32 with both signs
 # (NaN), though the exact sum is representable; its value and gradient there are right.

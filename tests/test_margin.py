@@ -1,6 +1,7 @@
 """Multiclass margin losses, sparsemax and zero-one: values, documented conventions,
 masking, label formats and errors."""
 
+import functools
 import threading
 
 import jax
@@ -429,7 +430,12 @@ def test_multilabel_margin_errors():
         jaxloss.multilabel_margin(x, jnp.zeros((3, 4)))
 
 
-@pytest.mark.parametrize("fn", [jaxloss.multi_margin, jaxloss.multiclass_hinge], ids=IDS[:2])
+@pytest.mark.parametrize(
+    "fn",
+    [jaxloss.multi_margin, functools.partial(jaxloss.multi_margin, p=2),
+     jaxloss.multiclass_hinge],
+    ids=["multi_margin", "multi_margin-p2", "multiclass_hinge"],
+)  # fmt: skip
 def test_infinite_label_score_gives_zero_or_inf_with_zero_gradient(fn):
     x = jnp.array([[jnp.inf, 1.0, -2.0], [-jnp.inf, 1.0, -2.0], [0.5, 1.0, -jnp.inf]])
     y = jnp.array([0, 0, 1])
@@ -438,6 +444,16 @@ def test_infinite_label_score_gives_zero_or_inf_with_zero_gradient(fn):
     g = np.asarray(grad(fn, x, y))
     np.testing.assert_array_equal(g[:2], 0)
     assert np.isfinite(g).all()
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_multi_margin_label_at_inf_is_zero_even_tied_with_another_class(p):
+    # The documented convention (a label scored +inf has loss 0) holds when another class
+    # is +inf too, and its gradient is zero: p = 2 once gave 0 * inf = NaN there.
+    x = jnp.array([[jnp.inf, jnp.inf, -2.0], [jnp.inf, jnp.inf, jnp.inf]])
+    y = jnp.array([0, 2])
+    np.testing.assert_array_equal(jaxloss.multi_margin(x, y, p=p), 0.0)
+    np.testing.assert_array_equal(grad(functools.partial(jaxloss.multi_margin, p=p), x, y), 0.0)
 
 
 def test_multilabel_margin_exports_with_a_symbolic_batch_and_refuses_a_symbolic_class_count():
