@@ -526,7 +526,13 @@ def _sigmoid_focal_bwd(alpha, gamma, res, g):
         )
         gy = gam * ce_diff_r - finite_x
     at = a0 + a1 * y
-    return g * (at * w) * gx, g * w * (at * gy + a1 * ce)
+    dy = at * gy + a1 * ce
+    if gamma != 0.0:
+        # Where q^γ underflows to 0 (a confident logit), the label term's derivative can
+        # overflow (|x| / floor): it is held out of the product's derivative there, which
+        # is then q^γ's derivative times the term, not 0 · inf (jax.hessian's NaN).
+        dy = jnp.where(w != zero, dy, jax.lax.stop_gradient(dy))
+    return g * (at * w) * gx, g * w * dy
 
 
 _sigmoid_focal.defvjp(_sigmoid_focal_fwd, _sigmoid_focal_bwd)

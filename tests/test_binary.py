@@ -280,7 +280,7 @@ def test_focal_infinite_logits():
         np.testing.assert_array_equal(gy, [0, 0, 0, 0])
 
 
-EXTREME_LOGITS = [50.0, -50.0, 1e4, -1e4, INF, -INF]
+EXTREME_LOGITS = [50.0, -50.0, 1e4, -1e4, 1e30, -1e30, INF, -INF]
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
@@ -290,16 +290,27 @@ EXTREME_LOGITS = [50.0, -50.0, 1e4, -1e4, INF, -INF]
         (jaxloss.sigmoid_focal, (0.0, 1.0), {}),
         (jaxloss.sigmoid_focal, (0.0, 1.0), {"gamma": 0.5, "alpha": 0.25}),
         (jaxloss.sigmoid_focal, (0.0, 1.0), {"gamma": 1.5}),
+        (jaxloss.sigmoid_focal, (0.0, 1.0), {"gamma": 1.0}),
         (jaxloss.sigmoid_binary_cross_entropy, (0.0, 1.0), {}),
         (jaxloss.soft_margin, (-1.0, 1.0), {}),
         (jaxloss.squared_hinge, (-1.0, 1.0), {}),
         (jaxloss.hinge, (-1.0, 1.0), {}),
     ],
-    ids=["focal", "focal-0.5", "focal-1.5", "bce", "soft_margin", "squared_hinge", "hinge"],
+    ids=[
+        "focal",
+        "focal-0.5",
+        "focal-1.5",
+        "focal-1",
+        "bce",
+        "soft_margin",
+        "squared_hinge",
+        "hinge",
+    ],
 )
 def test_hessian_is_finite_at_extreme_logits(fn, labels, opts, dtype):
     # Confident logits (|x| > 44 in float32, > 354 in float64) once gave NaN: a rule's
-    # derivative divided by a square that underflows, or multiplied 0 by an inf residual.
+    # derivative divided by a square that underflows, or multiplied 0 by an inf residual
+    # (sigmoid_focal's label derivative at |x| = 1e30 overflowed where q^γ was 0).
     for x in EXTREME_LOGITS:
         for label in labels:
             y = jnp.asarray(label, dtype)
