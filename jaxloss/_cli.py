@@ -233,8 +233,7 @@ def _run_verify(names: list[str], checks: tuple[str, ...], platforms: tuple[str,
     bar = _bar(len(tasks))
     reports: dict[str, Any] = {}
     if jobs <= 1:
-        _collect_less()
-        _use_cache(cache)
+        _worker_init(cache)  # this process is the one worker
         for t in tasks:
             bar.set(t[0])
             reports[t[0]] = _verify_one(t)["report"]

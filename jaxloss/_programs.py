@@ -102,13 +102,17 @@ def key(what: tuple[Any, ...], inputs: Any) -> str | None:
     if _FOLDER is None:
         return None
     shapes = jax.tree.map(lambda a: (np.shape(a), np.result_type(a).str), inputs)
-    described = (what, str(jax.tree.structure(inputs)), shapes)
+    return _digest((what, str(jax.tree.structure(inputs)), shapes))
+
+
+def _digest(described: Any) -> str:
     return hashlib.sha256(repr(described).encode()).hexdigest()[:40]
 
 
-def _path(program: str) -> Path:
+def _path(name: str, suffix: str = _SUFFIX) -> Path:
+    """Where the kept file ``name`` lives: the folder of this fingerprint."""
     assert _FOLDER is not None
-    return _FOLDER / fingerprint() / f"{program}{_SUFFIX}"
+    return _FOLDER / fingerprint() / f"{name}{suffix}"
 
 
 def _write(path: Path, write: Callable[[Any], None]) -> None:
@@ -184,7 +188,7 @@ def kept_arrays(what: tuple[Any, ...], make: Callable[[], tuple[np.ndarray, ...]
     each operation compiles once per process."""
     if _FOLDER is None:
         return make()
-    path = _FOLDER / fingerprint() / (hashlib.sha256(repr(what).encode()).hexdigest()[:40] + ".npz")
+    path = _path(_digest(what), ".npz")
     try:
         with np.load(path) as f:
             return tuple(f[f"a{i}"] for i in range(len(f.files)))
